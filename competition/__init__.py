@@ -1,0 +1,4 @@
+"""The reproducible competition pipeline (folds, OOF predictions, thresholds, reports, submissions).
+
+It composes :mod:`imbalance_xfmr`; the library knows nothing of competitions.
+"""
