@@ -1,0 +1,64 @@
+"""Classification metrics for imbalanced problems, hand-written and fast.
+
+Drop-in replacements for scikit-learn 1.9's and imbalanced-learn 0.14's functions of the same names
+(signatures, defaults, return types, warnings and errors), plus threshold tuning for out-of-fold
+predictions and streaming (torchmetrics) versions for Lightning validation loops.
+"""
+
+from ._classification import (
+    accuracy_score,
+    balanced_accuracy_score,
+    cohen_kappa_score,
+    confusion_matrix,
+    f1_score,
+    fbeta_score,
+    matthews_corrcoef,
+    multilabel_confusion_matrix,
+    precision_recall_fscore_support,
+    precision_score,
+    recall_score,
+)
+from ._imbalanced import (
+    geometric_mean_score,
+    make_index_balanced_accuracy,
+    sensitivity_score,
+    sensitivity_specificity_support,
+    specificity_score,
+)
+from ._report import classification_report, classification_report_imbalanced, report_to_markdown
+from ._validation import InvalidParameterError
+
+__all__ = [
+    "InvalidParameterError",
+    "accuracy_score",
+    "balanced_accuracy_score",
+    "classification_report",
+    "classification_report_imbalanced",
+    "cohen_kappa_score",
+    "confusion_matrix",
+    "f1_score",
+    "fbeta_score",
+    "geometric_mean_score",
+    "make_index_balanced_accuracy",
+    "matthews_corrcoef",
+    "multilabel_confusion_matrix",
+    "precision_recall_fscore_support",
+    "precision_score",
+    "recall_score",
+    "report_to_markdown",
+    "sensitivity_score",
+    "sensitivity_specificity_support",
+    "specificity_score",
+]
+
+_STREAMING = ("StreamingBinaryRanking", "StreamingConfusionMatrix")
+__all__ += list(_STREAMING)
+
+
+def __getattr__(name: str):
+    # The streaming metrics need torch; importing it lazily keeps `f1_score` & co. a NumPy-only import.
+    if name in _STREAMING:
+        from . import _streaming
+
+        return getattr(_streaming, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,373 @@
+"""Input checking and label encoding shared by every metric.
+
+The reference is scikit-learn 1.9's ``sklearn.utils.validation`` / ``sklearn.utils.multiclass`` /
+``sklearn.metrics._classification._check_targets``: the same target types, the same errors, with the same
+exception types and messages. The implementation is our own and is built for speed: scikit-learn discovers
+labels with several ``np.unique`` sorts per call; we find them with one joint histogram (small non-negative
+integers) or one hash-based factorisation (anything else), both O(n).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# Joint histograms up to this many label values per side take the O(n) bincount path.
+_MAX_DIRECT_LABEL = 1024
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter has a bad type or value; like sklearn's ``InvalidParameterError`` it is both a
+    ``ValueError`` and a ``TypeError``, so ``except`` clauses written for scikit-learn keep working."""
+
+
+def check_option(func: str, name: str, value: Any, options: Sequence[Any]) -> None:
+    """Raise :class:`InvalidParameterError` unless ``value`` is one of ``options`` (``None`` allowed when listed)."""
+    for option in options:
+        if (option is None and value is None) or (
+            option is not None and type(value) is type(option) and value == option
+        ):
+            return
+    strings = sorted(repr(o) for o in options if isinstance(o, str))
+    described = f"a str among {{{', '.join(strings)}}}" if strings else ""
+    others = [repr(o) for o in options if not isinstance(o, str)]
+    if others:
+        described = " or ".join([described] + others) if described else " or ".join(others)
+    raise InvalidParameterError(
+        f"The '{name}' parameter of {func} must be {described}. Got {value!r} instead."
+    )
+
+
+def check_zero_division(func: str, zero_division: Any) -> float:
+    """Validate ``zero_division`` ('warn', 0, 1 or nan) and return the value it stands for."""
+    if isinstance(zero_division, str):
+        if zero_division == "warn":
+            return 0.0
+    elif isinstance(zero_division, numbers.Real) and not isinstance(zero_division, bool):
+        if zero_division in (0, 1):
+            return float(zero_division)
+        if np.isnan(zero_division):
+            return np.nan
+    raise InvalidParameterError(
+        f"The 'zero_division' parameter of {func} must be a float among {{0.0, 1.0, nan}} or a str "
+        f"among {{'warn'}}. Got {zero_division!r} instead."
+    )
+
+
+def to_array(y: Any, name: str) -> np.ndarray:
+    """Convert a list, tuple, NumPy array, pandas Series/DataFrame or torch tensor to a NumPy array.
+
+    The array keeps its dimensionality; raises ``ValueError`` for strings, scalars and ragged sequences.
+    """
+    if isinstance(y, np.ndarray):
+        return y
+    if isinstance(y, (pd.Series, pd.DataFrame, pd.Index)):
+        return y.to_numpy()
+    if type(y).__module__.startswith("torch"):
+        return y.detach().cpu().numpy()
+    if isinstance(y, str) or not (isinstance(y, Sequence) or hasattr(y, "__array__")):
+        raise InvalidParameterError(
+            f"The '{name}' parameter must be an array-like (a list, array, Series or tensor). Got {y!r} instead."
+        )
+    try:
+        return np.asarray(y)
+    except ValueError as error:
+        raise ValueError(
+            f"{name} could not be turned into an array ({error}); pass a flat list or 1-D array of labels."
+        ) from None
+
+
+def num_samples(y: np.ndarray) -> int:
+    return 1 if y.ndim == 0 else int(y.shape[0])
+
+
+def check_consistent_length(*arrays: np.ndarray | None) -> None:
+    """Raise sklearn's ``ValueError`` when the non-None arrays differ in their first dimension."""
+    lengths = [num_samples(a) for a in arrays if a is not None]
+    if len(set(lengths)) > 1:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: {lengths!r}"
+        )
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
+    """Return sample weights as a 1-D float or integer array of length ``n_samples`` (None stays None).
+
+    Mirrors ``sklearn.utils.validation._check_sample_weight(..., force_float_dtype=False)``: a scalar is
+    broadcast, weights must be finite; negative weights are allowed.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        weights = np.full(n_samples, sample_weight)
+        if sample_weight == 0:
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        return weights
+    weights = to_array(sample_weight, "sample_weight")
+    if weights.dtype.kind not in "biuf":
+        try:
+            weights = weights.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"sample_weight must be numeric, got dtype {weights.dtype}; pass one number per sample."
+            ) from None
+    if weights.ndim != 1:
+        raise ValueError(
+            f"Sample weights must be 1D array or scalar, got {weights.ndim}D array. Expected either a scalar "
+            f"value or a 1D array of length {n_samples}."
+        )
+    if weights.shape[0] != n_samples:
+        raise ValueError(f"sample_weight.shape == {weights.shape}, expected {(n_samples,)}!")
+    if weights.dtype.kind == "f" and not np.isfinite(weights).all():
+        kind = "NaN" if np.isnan(weights).any() else "infinity or a value too large for dtype('float64')"
+        raise ValueError(f"Input sample_weight contains {kind}.")
+    if not weights.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return weights
+
+
+def _check_label_array(y: np.ndarray, name: str) -> np.ndarray:
+    """Reject label arrays scikit-learn rejects before looking at their values."""
+    if y.dtype.kind == "c":
+        raise ValueError("Complex data not supported\n{}\n".format(y))
+    if y.dtype.kind == "S" or (y.dtype.kind == "O" and y.size and isinstance(y.flat[0], bytes)):
+        raise TypeError(
+            "Support for labels represented as bytes is not supported. Convert "
+            "the labels to a string or integer format."
+        )
+    if y.ndim == 0 or y.ndim > 2:
+        raise ValueError(
+            f"{name} must be a 1-D array of labels; got an array of shape {y.shape}."
+        )
+    return y
+
+
+def _factorize(y: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Hash-based factorisation: (codes (n,) intp, uniques (k,)). Missing labels are an error."""
+    codes, uniques = pd.factorize(y, use_na_sentinel=True)
+    if codes.size and (codes < 0).any():
+        where = np.flatnonzero(codes < 0)[:5].tolist()
+        if y.dtype.kind == "f":
+            raise ValueError(f"Input {name} contains NaN.")
+        raise ValueError(
+            f"Input {name} contains missing labels (None/NaN), e.g. at positions {where}; "
+            "drop or fill those rows before scoring."
+        )
+    return codes, np.asarray(uniques)
+
+
+def _label_type(uniques: np.ndarray, y: np.ndarray, name: str) -> str:
+    """sklearn's ``type_of_target`` for a 1-D label array, from its unique values."""
+    if y.dtype.kind == "f" and uniques.size:
+        if not np.isfinite(uniques).all():
+            raise ValueError(
+                f"Input {name} contains infinity or a value too large for dtype('float64')."
+            )
+        if (uniques != np.trunc(uniques)).any():
+            return "continuous"
+    if y.dtype.kind == "O" and uniques.size:
+        kinds = {isinstance(u, str) for u in uniques}
+        if kinds == {False} and not all(isinstance(u, numbers.Number) for u in uniques):
+            return "unknown"
+    return "multiclass" if uniques.size > 2 else "binary"
+
+
+def _two_dim_type(y: np.ndarray) -> str:
+    """sklearn's ``type_of_target`` for a 2-D array with more than one column."""
+    if y.dtype.kind in "biuf":
+        values = np.unique(y)
+        if values.size <= 2 and np.isin(values, (0, 1)).all():
+            return "multilabel-indicator"
+        if y.dtype.kind == "f" and (values != np.trunc(values)).any():
+            return "continuous-multioutput"
+    return "multiclass-multioutput"
+
+
+def _sorted_union(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> np.ndarray:
+    """Sorted union of two small arrays of labels; errors on a mix of string and number labels."""
+    both = np.concatenate([a.astype(object), b.astype(object)]) if a.dtype != b.dtype else np.concatenate([a, b])
+    is_str = np.array([isinstance(v, str) for v in both.tolist()], dtype=bool)
+    if is_str.any() and not is_str.all():
+        raise ValueError(
+            "Mix of label input types (string and number); "
+            f"Got {np.asarray(a).tolist()} in {names[0]} and {np.asarray(b).tolist()} in {names[1]}."
+        )
+    union = np.unique(both)
+    if union.dtype == object:
+        # Keep NumPy-native dtypes for uniform labels, like sklearn's ``np.asarray(sorted(set))``.
+        union = np.asarray(union.tolist())
+    return union
+
+
+class Targets:
+    """Validated ``(y_true, y_pred)`` reduced to their joint label histogram.
+
+    Attributes
+    ----------
+    y_type : str
+        'binary' or 'multiclass' (sklearn's target type of the pair).
+    classes : ndarray of shape (n_classes,)
+        Sorted union of the labels present in y_true or y_pred (``sklearn.utils.multiclass.unique_labels``).
+    cm : ndarray of shape (n_classes, n_classes)
+        ``cm[i, j]`` = (weighted) number of samples with true label ``classes[i]`` and predicted ``classes[j]``;
+        int64 without weights or with integer weights, float64 otherwise.
+    in_true : ndarray of shape (n_classes,), bool
+        Whether each class occurs in y_true (whatever its weight).
+    n_samples : int
+    """
+
+    __slots__ = ("y_type", "classes", "cm", "in_true", "n_samples")
+
+    def __init__(self, y_type: str, classes: np.ndarray, cm: np.ndarray, in_true: np.ndarray, n_samples: int):
+        self.y_type = y_type
+        self.classes = classes
+        self.cm = cm
+        self.in_true = in_true
+        self.n_samples = n_samples
+
+    def label_positions(self, labels: np.ndarray) -> np.ndarray:
+        """Index of each of ``labels`` in ``classes``; -1 where a label is absent from both arrays."""
+        labels = np.asarray(labels)
+        positions = np.full(labels.shape[0], -1, dtype=np.intp)
+        if labels.size == 0 or self.classes.size == 0:
+            return positions
+        label_is_str = labels.dtype.kind in "UO" and isinstance(labels.flat[0], str)
+        class_is_str = self.classes.dtype.kind in "UO" and isinstance(self.classes.flat[0], str)
+        if label_is_str != class_is_str:
+            return positions
+        lookup = {value: i for i, value in enumerate(self.classes.tolist())}
+        return np.array([lookup.get(v, -1) for v in labels.tolist()], dtype=np.intp)
+
+    def select(self, labels: np.ndarray | None) -> np.ndarray:
+        """The confusion matrix restricted to ``labels``, in that order (zeros for absent labels)."""
+        if labels is None:
+            return self.cm
+        positions = self.label_positions(labels)
+        padded = np.zeros((self.cm.shape[0] + 1,) * 2, dtype=self.cm.dtype)
+        padded[:-1, :-1] = self.cm
+        return padded[np.ix_(positions, positions)]
+
+
+def _as_label_vector(y: Any, name: str) -> tuple[np.ndarray, str | None]:
+    """1-D label array plus the 2-D target type that makes it unusable (None when usable)."""
+    y = _check_label_array(to_array(y, name), name)
+    if y.ndim == 2:
+        if y.shape[1] == 1:
+            return y[:, 0], None
+        return y, _two_dim_type(y) if y.size else "unknown"
+    return y, None
+
+
+def _direct_histogram(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Joint codes ``y_true * width + y_pred`` of two small non-negative integer arrays and ``width``, or None.
+
+    One multiply-add and one bincount: the O(n) replacement for sklearn's repeated ``np.unique`` sorts.
+    """
+    if y_true.dtype.kind not in "biu" or y_pred.dtype.kind not in "biu" or y_true.size == 0:
+        return None
+    y_true = y_true.view(np.uint8) if y_true.dtype.kind == "b" else y_true
+    y_pred = y_pred.view(np.uint8) if y_pred.dtype.kind == "b" else y_pred
+    if min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= _MAX_DIRECT_LABEL:
+        return None
+    width = int(max(y_true.max(), y_pred.max())) + 1
+    joint = y_true.astype(np.intp) * width
+    joint += y_pred
+    return joint, width
+
+
+def _combine_types(type_true: str, type_pred: str) -> str:
+    types = {type_true, type_pred}
+    if types == {"binary", "multiclass"}:
+        types = {"multiclass"}
+    if len(types) > 1:
+        raise ValueError(
+            f"Classification metrics can't handle a mix of {type_true} and {type_pred} targets"
+        )
+    y_type = types.pop()
+    if y_type == "multilabel-indicator":
+        raise ValueError(
+            "multilabel-indicator is not supported by imbalance_xfmr.metrics: pass one label per sample "
+            "(a 1-D array), or score each label's column separately."
+        )
+    if y_type not in ("binary", "multiclass"):
+        raise ValueError(f"{y_type} is not supported")
+    return y_type
+
+
+def check_targets(
+    y_true: Any,
+    y_pred: Any,
+    sample_weight: Any = None,
+    names: tuple[str, str] = ("y_true", "y_pred"),
+) -> tuple[Targets, np.ndarray | None]:
+    """Validate a pair of label arrays as sklearn's ``_check_targets`` does and count them jointly.
+
+    Returns the :class:`Targets` and the checked sample weights (or None). Raises, in sklearn's order:
+    ValueError for inconsistent lengths, NaN/None/infinite labels, empty input, bad sample weights,
+    a mix of target types, continuous or multi-output targets, a mix of string and number labels;
+    TypeError for bytes labels.
+    """
+    true, true_2d = _as_label_vector(y_true, names[0])
+    pred, pred_2d = _as_label_vector(y_pred, names[1])
+    weights_array = None
+    if sample_weight is not None and not isinstance(sample_weight, numbers.Number):
+        weights_array = to_array(sample_weight, "sample_weight")
+    check_consistent_length(true, pred, weights_array)
+    n = num_samples(true)
+
+    direct = None if (true_2d or pred_2d) else _direct_histogram(true, pred)
+    if direct is not None:
+        joint, width = direct
+        counts = np.bincount(joint, minlength=width * width).reshape(width, width)
+        true_uniques = np.flatnonzero(counts.sum(axis=1))
+        pred_uniques = np.flatnonzero(counts.sum(axis=0))
+        type_true = "multiclass" if true_uniques.size > 2 else "binary"
+        type_pred = "multiclass" if pred_uniques.size > 2 else "binary"
+    else:
+        if true_2d is None:
+            true_codes, true_uniques = _factorize(true, names[0])
+            type_true = _label_type(true_uniques, true, names[0])
+        else:
+            type_true = true_2d
+        if pred_2d is None:
+            pred_codes, pred_uniques = _factorize(pred, names[1])
+            type_pred = _label_type(pred_uniques, pred, names[1])
+        else:
+            type_pred = pred_2d
+    if n == 0:
+        raise ValueError(
+            "Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required."
+        )
+    weights = check_sample_weight(sample_weight, n)
+    y_type = _combine_types(type_true, type_pred)
+
+    if direct is not None:
+        present = np.flatnonzero(counts.sum(axis=0) + counts.sum(axis=1))
+        in_true = counts.sum(axis=1)[present] > 0
+        if weights is not None:
+            counts = np.bincount(joint, weights=weights, minlength=width * width).reshape(width, width)
+        cm = counts[np.ix_(present, present)]
+        if true.dtype.kind == "b" and pred.dtype.kind == "b":
+            classes = present.astype(bool)
+        else:
+            classes = present.astype(np.result_type(true.dtype, pred.dtype))
+    else:
+        classes = _sorted_union(true_uniques, pred_uniques, names)
+        n_classes = classes.shape[0]
+        true_to_class = np.searchsorted(classes, true_uniques) if true_uniques.size else true_uniques
+        pred_to_class = np.searchsorted(classes, pred_uniques) if pred_uniques.size else pred_uniques
+        joint = true_to_class.astype(np.intp)[true_codes] * n_classes
+        joint += pred_to_class.astype(np.intp)[pred_codes]
+        cm = np.bincount(joint, weights=weights, minlength=n_classes * n_classes)
+        cm = cm.reshape(n_classes, n_classes)
+        in_true = np.zeros(n_classes, dtype=bool)
+        in_true[true_to_class] = True
+    if weights is None or weights.dtype.kind in "biu":
+        cm = cm.astype(np.int64, copy=False)
+    if y_type == "binary" and classes.shape[0] > 2:
+        y_type = "multiclass"
+    return Targets(y_type, classes, cm, in_true, n), weights
