@@ -1,0 +1,107 @@
+"""Time imbalance_xfmr.metrics against scikit-learn / imbalanced-learn in the same run and print the ratios.
+
+    python benchmarks/metrics.py                 # 10,000,000 samples, 5 classes (about a minute)
+    python benchmarks/metrics.py --n 1000000     # smaller
+
+Each case runs ours and the reference on the same synthetic labels, checks that the results agree, and
+reports the best of ``--repeat`` wall-clock times. Ranking cases (binary scores) come from
+``benchmarks/ranking_bench.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import imblearn.metrics as imb
+import numpy as np
+import sklearn.metrics as skm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import imbalance_xfmr.metrics as ours  # noqa: E402
+from metrics_reference import assert_same_value  # noqa: E402
+
+Case = tuple[str, Callable[[], Any], Callable[[], Any]]
+
+
+def classification_cases(n: int, rng: np.random.Generator) -> list[Case]:
+    """Five classes with a 5% minority; predictions right 70% of the time."""
+    y_true = rng.choice(5, size=n, p=[0.4, 0.25, 0.2, 0.1, 0.05])
+    y_pred = np.where(rng.random(n) < 0.7, y_true, rng.integers(0, 5, n))
+    return [
+        ("confusion_matrix", lambda: ours.confusion_matrix(y_true, y_pred),
+         lambda: skm.confusion_matrix(y_true, y_pred)),
+        ("precision_recall_fscore_support(macro)",
+         lambda: ours.precision_recall_fscore_support(y_true, y_pred, average="macro"),
+         lambda: skm.precision_recall_fscore_support(y_true, y_pred, average="macro")),
+        ("matthews_corrcoef", lambda: ours.matthews_corrcoef(y_true, y_pred),
+         lambda: skm.matthews_corrcoef(y_true, y_pred)),
+        ("classification_report", lambda: ours.classification_report(y_true, y_pred, digits=4),
+         lambda: skm.classification_report(y_true, y_pred, digits=4)),
+        ("classification_report_imbalanced",
+         lambda: ours.classification_report_imbalanced(y_true, y_pred, digits=4),
+         lambda: imb.classification_report_imbalanced(y_true, y_pred, digits=4)),
+        ("balanced_accuracy_score", lambda: ours.balanced_accuracy_score(y_true, y_pred),
+         lambda: skm.balanced_accuracy_score(y_true, y_pred)),
+        ("f1_score(strings, macro)", *_string_case(rng, min(n, 1_000_000))),
+    ]
+
+
+def _string_case(rng: np.random.Generator, n: int) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    names = np.array(["ham", "spam", "promo", "phish", "other"], dtype=object)
+    y_true, y_pred = names[rng.integers(0, 5, n)], names[rng.integers(0, 5, n)]
+    return (lambda: ours.f1_score(y_true, y_pred, average="macro"),
+            lambda: skm.f1_score(y_true, y_pred, average="macro"))
+
+
+def best_time(func: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = func()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def run(cases: list[Case], repeat: int) -> None:
+    print(f"{'case':<42} {'ours (s)':>10} {'reference (s)':>14} {'speed-up':>9}  same result")
+    for name, our_func, ref_func in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            our_time, our_result = best_time(our_func, repeat)
+            ref_time, ref_result = best_time(ref_func, repeat)
+        try:
+            assert_same_value(our_result, ref_result)
+            same = "yes"
+        except AssertionError as error:
+            same = f"NO: {str(error).splitlines()[0]}"
+        print(f"{name:<42} {our_time:>10.4f} {ref_time:>14.4f} {ref_time / our_time:>8.1f}x  {same}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000_000, help="samples per case (default 10,000,000)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per function; the best is kept")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    print(f"n = {args.n:,}; numpy {np.__version__}; best of {args.repeat}")
+    cases = classification_cases(args.n, rng)
+    try:
+        import ranking_bench
+    except ImportError:
+        print("(benchmarks/ranking_bench.py not found: ranking cases skipped)")
+    else:
+        cases += ranking_bench.cases(args.n, rng)
+    run(cases, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
