@@ -1,0 +1,166 @@
+"""``python -m competition``: run a competition end to end, or one step of it.
+
+Subcommands: ``run`` (every step in order), the steps ``folds``, ``baseline``, ``train``, ``predict``,
+``report``, ``submit`` on their own (so a finished run can be re-reported or re-submitted without retraining),
+and ``compare`` (several runs side by side). Each step subcommand reads the same config
+(:class:`competition.config.PipelineConfig`): ``--config FILE.yaml``, then any key on the command line,
+jsonargparse style (``--data.dir DIR --output DIR --folds.n_splits 3``). Arguments apply left to right, so
+``--config`` comes first and the overrides after it.
+
+The competition data is validated before anything is written, and the run folder is opened through
+:class:`competition.rundir.RunDir`, which refuses to mix two runs in one folder unless ``--overwrite`` is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, Namespace
+
+from competition.baseline import cross_fit_baseline, probability_frame
+from competition.config import FIXED_SECTIONS, PipelineConfig
+from competition.data import Competition, CompetitionDataError, load_competition
+from competition.folds import load_or_make_folds
+from competition.rundir import RunDir, RunFolderError, write_csv
+
+FOLDS_FILE = "folds.csv"
+BASELINE_OOF_FILE = "baseline_oof.csv"
+BASELINE_TEST_FILE = "baseline_test.csv"
+
+
+@dataclass
+class Context:
+    """What every step works on: the config, the validated competition and the open run folder."""
+
+    config: PipelineConfig
+    competition: Competition
+    run: RunDir
+
+    def path(self, name: str) -> Path:
+        return self.run.path / name
+
+
+def run_folds(ctx: Context) -> np.ndarray:
+    """The fold of each train row, shape (n_train,) int64, from the run's folds.csv (made on first use)."""
+    cfg = ctx.config.folds
+    seed = ctx.config.seed if cfg.seed is None else cfg.seed
+    return load_or_make_folds(ctx.path(FOLDS_FILE), ctx.competition, cfg.n_splits, seed,
+                              cfg.group_column)["fold"].to_numpy()
+
+
+def step_folds(ctx: Context) -> None:
+    """Make folds.csv, or check the one already in the run folder."""
+    existed = ctx.path(FOLDS_FILE).exists()
+    sizes = np.bincount(run_folds(ctx))
+    ctx.run.log(f"folds: {'checked' if existed else 'made'} {FOLDS_FILE}: {len(sizes)} folds of "
+                f"{sizes.min()}-{sizes.max()} rows")
+
+
+def step_baseline(ctx: Context) -> None:
+    """Cross-fit the TF-IDF baseline on folds.csv; write its OOF and fold-averaged test probabilities."""
+    if not ctx.config.baseline.enabled:
+        ctx.run.log("baseline: disabled (baseline.enabled=false)")
+        return
+    if ctx.path(BASELINE_OOF_FILE).exists() and ctx.path(BASELINE_TEST_FILE).exists():
+        ctx.run.log(f"baseline: {BASELINE_OOF_FILE} and {BASELINE_TEST_FILE} already there, skipped")
+        return
+    competition = ctx.competition
+    fold = run_folds(ctx)
+    result = cross_fit_baseline(competition.train_texts, competition.train_labels, competition.test_texts, fold,
+                                ctx.config.baseline, progress=ctx.run.log)
+    train_ids = competition.train[competition.id_column].to_numpy(dtype=object)
+    test_ids = competition.test[competition.id_column].to_numpy(dtype=object)
+    write_csv(ctx.path(BASELINE_OOF_FILE), probability_frame(train_ids, result.oof, result.classes, fold=fold,
+                                                             label=competition.train_labels))
+    write_csv(ctx.path(BASELINE_TEST_FILE), probability_frame(test_ids, result.test, result.classes))
+    ctx.run.log(f"baseline: wrote {BASELINE_OOF_FILE} and {BASELINE_TEST_FILE}")
+
+
+def _not_implemented(step: str) -> Callable[[Context], None]:
+    def step_function(ctx: Context) -> None:
+        raise NotImplementedError(f"the {step!r} step is not implemented yet")
+    step_function.__doc__ = f"The {step} step (not implemented yet)."
+    return step_function
+
+
+STEPS: dict[str, Callable[[Context], None]] = {
+    "folds": step_folds,
+    "baseline": step_baseline,
+    "train": _not_implemented("train"),
+    "predict": _not_implemented("predict"),
+    "report": _not_implemented("report"),
+    "submit": _not_implemented("submit"),
+}
+
+HELP = {
+    "run": "Run the whole competition: folds, baseline, train, predict, report, submit.",
+    "folds": "Make (or check) the fixed stratified folds, folds.csv.",
+    "baseline": "Cross-fit the TF-IDF + logistic-regression baseline on the folds.",
+    "train": "Train one Transformer per fold (finished folds are skipped).",
+    "predict": "Out-of-fold and test predictions of the fold models.",
+    "report": "Write the report (Markdown, HTML, JSON) from the predictions.",
+    "submit": "Write submission.csv from the predictions, validated against sample_submission.csv.",
+    "compare": "Put several run folders side by side.",
+}
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="python -m competition", description=__doc__.splitlines()[0])
+    subcommands = parser.add_subcommands(dest="command")
+    for name in ["run", *STEPS]:
+        sub = ArgumentParser(description=HELP[name])
+        sub.add_argument("--config", action=ActionConfigFile, help="YAML config file (keys as in PipelineConfig)")
+        sub.add_class_arguments(PipelineConfig, nested_key=None)
+        sub.add_argument("--overwrite", action=ActionYesNo, default=False,
+                         help="Delete a different run already in --output instead of refusing to touch it")
+        subcommands.add_subcommand(name, sub, help=HELP[name])
+    compare = ArgumentParser(description=HELP["compare"])
+    compare.add_argument("--config", action=ActionConfigFile)
+    compare.add_argument("--runs", type=list[str], required=True, help="Run folders to compare")
+    compare.add_argument("--output", type=str, required=True, help="Folder for the comparison report")
+    subcommands.add_subcommand("compare", compare, help=HELP["compare"])
+    return parser
+
+
+def resolve_config(parser: ArgumentParser, args: Namespace) -> PipelineConfig:
+    """The step's arguments as a :class:`PipelineConfig`, with ``data.dir`` made absolute."""
+    sections = parser.instantiate(args)[args.command]
+    config = PipelineConfig(**{f.name: sections[f.name] for f in dataclasses.fields(PipelineConfig)})
+    config.data.dir = str(Path(config.data.dir).resolve())
+    return config
+
+
+def open_context(config: PipelineConfig, command: str, overwrite: bool) -> Context:
+    """Validate the competition data, then open the run folder (nothing is written if the data is bad)."""
+    data = config.data
+    competition = load_competition(data.dir, data.id_column, data.text_column, data.label_column,
+                                   config.submission.kind)
+    run = RunDir.open(config.output, dataclasses.asdict(config), competition.files, command=command,
+                      fixed_keys=FIXED_SECTIONS, overwrite=overwrite)
+    return Context(config, competition, run)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command
+    try:
+        if command == "compare":
+            raise NotImplementedError("the 'compare' command is not implemented yet")
+        config = resolve_config(parser, args)
+        ctx = open_context(config, command, args[command].overwrite)
+        with ctx.run:
+            steps = list(STEPS) if command == "run" else [command]
+            for step in steps:
+                STEPS[step](ctx)
+    except (CompetitionDataError, RunFolderError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
+    except NotImplementedError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1) from err

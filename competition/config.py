@@ -1,0 +1,137 @@
+"""The pipeline's config schema: one dataclass per YAML section, read by ``python -m competition``.
+
+Every field can be set in the ``--config`` YAML or on the command line in jsonargparse style
+(``--data.dir DIR``, ``--folds.n_splits 3``, ``--submission.kind probabilities``); an unknown key is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+from competition.baseline import BaselineParams
+
+
+@dataclass
+class DataConfig:
+    """The competition folder.
+
+    Args:
+        dir: Folder holding Kaggle's train.csv, test.csv and sample_submission.csv.
+        id_column: Name of the id column in all three files.
+        text_column: Name of the text column in train.csv and test.csv.
+        label_column: Name of the label column in train.csv (and of sample_submission's label column).
+    """
+
+    dir: str
+    id_column: str = "id"
+    text_column: str = "text"
+    label_column: str = "label"
+
+
+@dataclass
+class FoldsConfig:
+    """The fixed cross-validation split, saved as folds.csv and reused.
+
+    Args:
+        n_splits: Number of folds (one model per fold).
+        seed: Seed of the split; None uses the top-level seed.
+        group_column: train.csv column whose equal values must share a fold (StratifiedGroupKFold); None for
+            plain stratified folds.
+    """
+
+    n_splits: int = 5
+    seed: Optional[int] = None
+    group_column: Optional[str] = None
+
+
+@dataclass
+class TransformerConfig:
+    """The fold models, trained by the same Lightning code as ``imbalance-xfmr fit``.
+
+    Args:
+        enabled: Train the Transformer (False runs the baseline alone).
+        lightning_config: LightningCLI YAML the fold models start from (e.g. competition/configs/demo_binary.yaml).
+        model: Overrides of that YAML's ``model`` section.
+        trainer: Overrides of that YAML's ``trainer`` section.
+    """
+
+    enabled: bool = True
+    lightning_config: Optional[str] = None
+    model: dict[str, Any] = field(default_factory=dict)
+    trainer: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BaselineConfig(BaselineParams):
+    """The TF-IDF + logistic-regression baseline, cross-fitted on the same folds.
+
+    Args:
+        enabled: Fit the baseline (its OOF scores go into the report; the blend needs it).
+        word_ngram_range: Word n-gram range of the word TF-IDF.
+        char_ngram_range: Character n-gram range of the char_wb TF-IDF.
+        min_df: Minimum document count of a kept n-gram.
+        sublinear_tf: Use 1 + log(tf).
+        C: Inverse regularisation strength of LogisticRegression.
+        class_weight: LogisticRegression's class_weight ('balanced' or None).
+        max_iter: lbfgs iteration limit.
+    """
+
+    enabled: bool = True
+
+
+@dataclass
+class ThresholdConfig:
+    """The decision rule tuned on the out-of-fold predictions.
+
+    Args:
+        metric: Competition metric the threshold (binary) or per-class adjustments (multiclass) maximise; a
+            metric name of imbalance_xfmr.metrics.
+    """
+
+    metric: str = "f1_macro"
+
+
+@dataclass
+class SubmissionConfig:
+    """What submission.csv holds.
+
+    Args:
+        kind: Predicted labels, or class probabilities (sample_submission.csv must ask for the same).
+        ensembling: How the fold models' test predictions combine: mean of probabilities, or mean of ranks.
+        source: Which model's predictions to submit.
+    """
+
+    kind: Literal["labels", "probabilities"] = "labels"
+    ensembling: Literal["mean", "rank"] = "mean"
+    source: Literal["transformer", "baseline", "blend"] = "blend"
+
+
+@dataclass
+class PipelineConfig:
+    """A competition run.
+
+    Args:
+        data: The competition folder and its column names.
+        output: The run folder: every output of the run goes there.
+        seed: Seed of everything random (folds, initialisation, batches).
+        folds: Cross-validation split.
+        transformer: The Transformer fold models.
+        baseline: The classical baseline.
+        threshold: The tuned decision rule.
+        submission: The submission file.
+    """
+
+    data: DataConfig
+    output: str
+    seed: int = 0
+    folds: FoldsConfig = field(default_factory=FoldsConfig)
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
+    submission: SubmissionConfig = field(default_factory=SubmissionConfig)
+
+
+# Sections whose change makes a run folder's outputs stale: a run folder reopens only when these match.
+# threshold, submission and output may change between invocations (re-report, re-submit, a moved folder).
+FIXED_SECTIONS = ("seed", "data", "folds", "transformer", "baseline")

@@ -1,0 +1,1 @@
+"""The embedded demo competitions (make_demo.py writes binary/ and multiclass/)."""
