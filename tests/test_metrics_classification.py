@@ -40,6 +40,9 @@ def label_problems(draw, weights: bool = True):
             sample_weight = draw(st.lists(st.integers(0, 5), min_size=n, max_size=n))
         else:
             sample_weight = draw(st.lists(st.floats(0.0, 10.0), min_size=n, max_size=n))
+        if not any(sample_weight):
+            # All-zero weights are an error in sklearn (tested on its own below) but not in every imblearn path.
+            sample_weight[0] = 1
     labels = None
     if draw(st.booleans()):
         labels = draw(st.lists(st.sampled_from(classes), min_size=1, max_size=len(classes), unique=True))
@@ -202,6 +205,8 @@ BAD_INPUTS = {
     "string-scalar": (("abc", "abd"), {}),
     "bad-weights-length": (([0, 1, 1], [0, 1, 0]), {"sample_weight": [1.0, 2.0]}),
     "nan-weights": (([0, 1, 1], [0, 1, 0]), {"sample_weight": [1.0, np.nan, 2.0]}),
+    "zero-weights": (([0, 1, 1], [0, 1, 0]), {"sample_weight": [0.0, 0.0, 0.0]}),
+    "2d-weights": (([0, 1], [0, 1]), {"sample_weight": [[1.0], [2.0]]}),
 }
 
 

@@ -25,11 +25,31 @@ from ._imbalanced import (
     sensitivity_specificity_support,
     specificity_score,
 )
+from ._ranking import (
+    average_precision_score,
+    brier_score_loss,
+    log_loss,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 from ._report import classification_report, classification_report_imbalanced, report_to_markdown
+from ._threshold import OffsetResult, ThresholdResult, apply_class_offsets, tune_class_offsets, tune_threshold
 from ._validation import InvalidParameterError
 
 __all__ = [
     "InvalidParameterError",
+    "OffsetResult",
+    "ThresholdResult",
+    "apply_class_offsets",
+    "average_precision_score",
+    "brier_score_loss",
+    "log_loss",
+    "precision_recall_curve",
+    "roc_auc_score",
+    "roc_curve",
+    "tune_class_offsets",
+    "tune_threshold",
     "accuracy_score",
     "balanced_accuracy_score",
     "classification_report",

@@ -234,14 +234,17 @@ def per_label_counts(
     targets: Targets, labels: np.ndarray | None, sample_weight: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(tp, fp, fn, tn) for each of ``labels`` (all present classes when None); absent labels count zero."""
-    cm, total = targets.cm, targets.n_samples
     if sample_weight is not None:
         total = sample_weight.sum()
-    if sample_weight is not None or not np.trace(cm):
-        # sklearn's counts come out float64 with any weights (bincount) and when no prediction is correct
-        # (its zero-filled fallback); supports print as "1.0" then, so the dtype is part of the contract.
-        cm = cm.astype(np.float64)
-    tp, fp, fn, tn = label_counts(cm, total)
+        tp, pred, true = targets.weighted_sums
+        fp, fn = pred - tp, true - tp
+        tn = total - tp - fp - fn
+    else:
+        total = targets.n_samples
+        cm = targets.cm if np.trace(targets.cm) else targets.cm.astype(np.float64)
+        # (sklearn's counts come out float64 when no prediction is correct, from its zero-filled fallback;
+        # supports then print as "1.0", so the dtype is part of the contract.)
+        tp, fp, fn, tn = label_counts(cm, total)
     if labels is None:
         return tp, fp, fn, tn
     positions = targets.label_positions(labels)

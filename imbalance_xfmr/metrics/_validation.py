@@ -218,16 +218,28 @@ class Targets:
     in_true : ndarray of shape (n_classes,), bool
         Whether each class occurs in y_true (whatever its weight).
     n_samples : int
+    weighted_sums : (tp, predicted, true) float64 arrays of shape (n_classes,), or None without weights
+        Per-class weighted sums accumulated in sample order, as sklearn's ``bincount`` calls do, so that
+        float sums (and the supports a report prints) are bit-identical to the reference's.
     """
 
-    __slots__ = ("y_type", "classes", "cm", "in_true", "n_samples")
+    __slots__ = ("y_type", "classes", "cm", "in_true", "n_samples", "weighted_sums")
 
-    def __init__(self, y_type: str, classes: np.ndarray, cm: np.ndarray, in_true: np.ndarray, n_samples: int):
+    def __init__(
+        self,
+        y_type: str,
+        classes: np.ndarray,
+        cm: np.ndarray,
+        in_true: np.ndarray,
+        n_samples: int,
+        weighted_sums: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ):
         self.y_type = y_type
         self.classes = classes
         self.cm = cm
         self.in_true = in_true
         self.n_samples = n_samples
+        self.weighted_sums = weighted_sums
 
     def label_positions(self, labels: np.ndarray) -> np.ndarray:
         """Index of each of ``labels`` in ``classes``; -1 where a label is absent from both arrays."""
@@ -370,4 +382,24 @@ def check_targets(
         cm = cm.astype(np.int64, copy=False)
     if y_type == "binary" and classes.shape[0] > 2:
         y_type = "multiclass"
-    return Targets(y_type, classes, cm, in_true, n), weights
+    weighted_sums = None
+    if weights is not None:
+        if direct is not None:
+            to_class = np.full(width, -1, dtype=np.intp)
+            to_class[present] = np.arange(present.size)
+            true_idx, pred_idx = to_class[true.astype(np.intp)], to_class[pred.astype(np.intp)]
+        else:
+            true_idx, pred_idx = true_to_class[true_codes], pred_to_class[pred_codes]
+        weighted_sums = _weighted_label_sums(true_idx, pred_idx, weights, classes.shape[0])
+    return Targets(y_type, classes, cm, in_true, n, weighted_sums), weights
+
+
+def _weighted_label_sums(
+    true_idx: np.ndarray, pred_idx: np.ndarray, weights: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    match = true_idx == pred_idx
+    return (
+        np.bincount(true_idx[match], weights=weights[match], minlength=n_classes),
+        np.bincount(pred_idx, weights=weights, minlength=n_classes),
+        np.bincount(true_idx, weights=weights, minlength=n_classes),
+    )
