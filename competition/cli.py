@@ -18,14 +18,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, Namespace
 
 from competition.baseline import cross_fit_baseline, probability_frame
 from competition.config import FIXED_SECTIONS, PipelineConfig
+from competition.compare import CompareError, write_comparison
 from competition.data import Competition, CompetitionDataError, load_competition
 from competition.folds import load_or_make_folds
+from competition.report import ReportError, write_report
 from competition.rundir import RunDir, RunFolderError, write_csv
 
 FOLDS_FILE = "folds.csv"
@@ -81,6 +84,12 @@ def step_baseline(ctx: Context) -> None:
     ctx.run.log(f"baseline: wrote {BASELINE_OOF_FILE} and {BASELINE_TEST_FILE}")
 
 
+def step_report(ctx: Context) -> None:
+    """Write the report (Markdown, HTML, JSON, PNGs) from the predictions already in the run folder."""
+    folder = write_report(ctx.run, ctx.competition, ctx.config)
+    ctx.run.log(f"report: wrote {folder / 'report.md'}, report.html and report.json")
+
+
 def _not_implemented(step: str) -> Callable[[Context], None]:
     def step_function(ctx: Context) -> None:
         raise NotImplementedError(f"the {step!r} step is not implemented yet")
@@ -93,7 +102,7 @@ STEPS: dict[str, Callable[[Context], None]] = {
     "baseline": step_baseline,
     "train": _not_implemented("train"),
     "predict": _not_implemented("predict"),
-    "report": _not_implemented("report"),
+    "report": step_report,
     "submit": _not_implemented("submit"),
 }
 
@@ -103,9 +112,9 @@ HELP = {
     "baseline": "Cross-fit the TF-IDF + logistic-regression baseline on the folds.",
     "train": "Train one Transformer per fold (finished folds are skipped).",
     "predict": "Out-of-fold and test predictions of the fold models.",
-    "report": "Write the report (Markdown, HTML, JSON) from the predictions.",
+    "report": "Write the report (Markdown, HTML, JSON, PNGs in <output>/report/) from the predictions.",
     "submit": "Write submission.csv from the predictions, validated against sample_submission.csv.",
-    "compare": "Put several run folders side by side.",
+    "compare": "Put several run folders side by side: python -m competition compare RUN RUN ... [--output DIR].",
 }
 
 
@@ -120,9 +129,10 @@ def build_parser() -> ArgumentParser:
                          help="Delete a different run already in --output instead of refusing to touch it")
         subcommands.add_subcommand(name, sub, help=HELP[name])
     compare = ArgumentParser(description=HELP["compare"])
-    compare.add_argument("--config", action=ActionConfigFile)
-    compare.add_argument("--runs", type=list[str], required=True, help="Run folders to compare")
-    compare.add_argument("--output", type=str, required=True, help="Folder for the comparison report")
+    compare.add_argument("runs", nargs="+", type=str, help="Run folders, each with a report (run `report` first)")
+    compare.add_argument("--output", type=Optional[str], default=None,
+                         help="Folder to write compare.md, compare.html and compare.json to (the Markdown table "
+                              "is printed either way)")
     subcommands.add_subcommand("compare", compare, help=HELP["compare"])
     return parser
 
@@ -151,14 +161,15 @@ def main(argv: list[str] | None = None) -> None:
     command = args.command
     try:
         if command == "compare":
-            raise NotImplementedError("the 'compare' command is not implemented yet")
+            print(write_comparison(args.compare.runs, args.compare.output), end="")
+            return
         config = resolve_config(parser, args)
         ctx = open_context(config, command, args[command].overwrite)
         with ctx.run:
             steps = list(STEPS) if command == "run" else [command]
             for step in steps:
                 STEPS[step](ctx)
-    except (CompetitionDataError, RunFolderError) as err:
+    except (CompetitionDataError, RunFolderError, ReportError, CompareError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from err
     except NotImplementedError as err:

@@ -19,7 +19,7 @@ from imbalance_xfmr.metrics._threshold import (
     tune_threshold,
 )
 
-METRICS = ["f1", "fbeta", "mcc", "gmean", "balanced_accuracy", "youden"]
+METRICS = ["f1", "f1_macro", "fbeta", "mcc", "gmean", "balanced_accuracy", "youden"]
 BETA = 2.0
 
 
@@ -30,6 +30,8 @@ def reference_metric(metric, y_true, y_pred, weights, pos_label):
         warnings.simplefilter("ignore")  # 0/0 ratios: sklearn warns and uses 0, as we do
         if metric == "f1":
             return skm.f1_score(y_true, y_pred, pos_label=pos_label, **kwargs)
+        if metric == "f1_macro":
+            return skm.f1_score(y_true, y_pred, average="macro", zero_division=0, **kwargs)
         if metric == "fbeta":
             return skm.fbeta_score(y_true, y_pred, beta=BETA, pos_label=pos_label, **kwargs)
         if metric == "mcc":

@@ -22,7 +22,7 @@ from ._validation import check_consistent_length, check_option, to_array
 
 __all__ = ["OffsetResult", "ThresholdResult", "apply_class_offsets", "tune_class_offsets", "tune_threshold"]
 
-BINARY_METRICS = ("f1", "fbeta", "mcc", "gmean", "balanced_accuracy", "youden")
+BINARY_METRICS = ("f1", "f1_macro", "fbeta", "mcc", "gmean", "balanced_accuracy", "youden")
 MULTICLASS_METRICS = ("f1_macro", "balanced_accuracy")
 
 
@@ -92,6 +92,9 @@ def _binary_metric_curve(metric: str, beta: float, tp: np.ndarray, fp: np.ndarra
     if metric in ("f1", "fbeta"):
         beta2 = 1.0 if metric == "f1" else beta**2
         return ratio((1 + beta2) * tp, (1 + beta2) * tp + beta2 * fn + fp)
+    if metric == "f1_macro":
+        # Mean of the positive class's F1 and the negative class's (2 tn / (2 tn + fn + fp)).
+        return (ratio(2 * tp, 2 * tp + fn + fp) + ratio(2 * tn, 2 * tn + fn + fp)) / 2
     if metric == "mcc":
         # Multiply the four margins in float64 pairs to stay far from overflow with large weighted counts.
         denominator = np.sqrt((tp + fp) * (tn + fn)) * np.sqrt(positives * negatives)
@@ -123,8 +126,9 @@ def tune_threshold(
         Binary labels with both classes present; without ``pos_label`` they must be {0, 1} or {-1, 1}.
     y_score : array-like of shape (n_samples,)
         Out-of-fold scores, higher = more positive (probabilities, logits, decision values).
-    metric : {'f1', 'fbeta', 'mcc', 'gmean', 'balanced_accuracy', 'youden'}, default='f1'
-        Values equal, for ``y_pred = score >= t``, to sklearn's ``f1_score``, ``fbeta_score(beta=beta)``,
+    metric : {'f1', 'f1_macro', 'fbeta', 'mcc', 'gmean', 'balanced_accuracy', 'youden'}, default='f1'
+        Values equal, for ``y_pred = score >= t``, to sklearn's ``f1_score``, ``f1_score(average='macro')``,
+        ``fbeta_score(beta=beta)``,
         ``matthews_corrcoef``, imblearn's binary ``geometric_mean_score`` (sqrt(TPR * TNR)),
         ``balanced_accuracy_score`` and Youden's J = TPR - FPR. Undefined ratios (0/0) count as 0, like
         sklearn's default ``zero_division``.

@@ -1,0 +1,552 @@
+"""The run report: every model's out-of-fold scores side by side, as Markdown, a standalone HTML page and JSON.
+
+The report reads what the other steps left in the run folder and retrains nothing, so ``python -m competition
+report`` re-runs it on a finished run. A model is reported when its out-of-fold file is there (its test file is
+optional): the transformer's ``oof.csv`` / ``test.csv``, the baseline's ``baseline_oof.csv`` / ``baseline_test.csv``
+and the blend's ``blend_oof.csv`` / ``blend_test.csv``, all with columns ``id, fold, label, proba_<class>...``
+(see :func:`competition.baseline.probability_frame`).
+
+Labels come from each model's decision rule in ``decision.json`` when it has one, else from the argmax of its
+probabilities. ``decision.json`` holds either one rule (``{"kind": "threshold", "positive_class": c,
+"threshold": t, ...}`` or ``{"kind": "class_offsets", "offsets": [...], ...}``), which applies to the model named
+by its ``"model"`` key or else to ``submission.source``, or a mapping ``{model: rule}``. Rules tuned on the same
+out-of-fold rows flatter their model a little; the summary therefore also shows macro-F1 at the argmax.
+
+Every number comes from :mod:`imbalance_xfmr.metrics`. Outputs go to ``<run>/report/``: ``report.md`` (with the
+PNGs beside it), ``report.html`` (the same content, PNGs embedded) and ``report.json`` (every number). Markdown and
+JSON are byte-identical when re-run on the same predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from competition import plots
+from competition.config import PipelineConfig
+from competition.data import Competition, compare_ids
+from competition.document import Block, Heading, Image, Paragraph, Table, to_html, to_markdown
+from competition.rundir import RunDir, write_bytes, write_json, write_text
+from imbalance_xfmr.metrics import (
+    balanced_accuracy_score,
+    classification_report,
+    classification_report_imbalanced,
+    confusion_matrix,
+    f1_score,
+    geometric_mean_score,
+    matthews_corrcoef,
+    report_to_markdown,
+    apply_class_offsets,
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+    tune_threshold,
+)
+from imbalance_xfmr.metrics._threshold import BINARY_METRICS
+
+REPORT_DIR = "report"
+DECISION_FILE = "decision.json"
+# model name -> (out-of-fold file, test file), in the order the report shows them.
+MODEL_FILES = {
+    "transformer": ("oof.csv", "test.csv"),
+    "baseline": ("baseline_oof.csv", "baseline_test.csv"),
+    "blend": ("blend_oof.csv", "blend_test.csv"),
+}
+# The scores of every table, in column order, with their display names.
+METRICS = {
+    "macro_f1": "macro-F1",
+    "minority_f1": "minority F1",
+    "pr_auc": "PR-AUC",
+    "roc_auc": "ROC-AUC",
+    "balanced_accuracy": "balanced acc.",
+    "mcc": "MCC",
+    "g_mean": "G-mean",
+}
+# Binary threshold plot: these curves always, plus the configured metric when tune_threshold knows it.
+THRESHOLD_PLOT_METRICS = ("f1", "mcc", "balanced_accuracy")
+
+
+class ReportError(RuntimeError):
+    """The run folder holds nothing to report on, or a prediction or decision file does not fit the data."""
+
+
+@dataclass(frozen=True)
+class ModelPredictions:
+    """One model's probabilities; columns follow the competition's sorted classes."""
+
+    name: str
+    fold: np.ndarray  # (n_train,) int64
+    oof: np.ndarray  # (n_train, C) float64, out of fold
+    test: np.ndarray | None  # (n_test, C) float64, or None when the model has no test file
+
+
+# ------------------------------------------------------------------------------------------------ reading inputs
+
+
+def _read_probabilities(path: Path, competition: Competition, ids: pd.Series, ids_name: str) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype={"id": str, "label": str}, keep_default_na=False)
+    columns = [f"proba_{name}" for name in competition.classes]
+    missing = [c for c in ["id", *columns] if c not in frame.columns]
+    if missing:
+        raise ReportError(f"{path} lacks column(s) {missing} (the train classes are {list(competition.classes)}); "
+                          "re-run the step that wrote it")
+    problems = compare_ids(frame["id"], ids, path.name, ids_name)
+    if problems:
+        raise ReportError(f"{path} does not cover {ids_name}: {problems[0]}; re-run the step that wrote it")
+    values = frame[columns].to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+        raise ReportError(f"{path} holds probabilities outside [0, 1] or NaN; re-run the step that wrote it")
+    return frame
+
+
+def load_predictions(run_path: Path, competition: Competition) -> tuple[list[ModelPredictions], list[str]]:
+    """Every model whose out-of-fold file is in ``run_path``, and the names of the models that have none."""
+    train_ids = competition.train[competition.id_column]
+    columns = [f"proba_{name}" for name in competition.classes]
+    found, missing = [], []
+    for name, (oof_file, test_file) in MODEL_FILES.items():
+        if not (run_path / oof_file).is_file():
+            missing.append(name)
+            continue
+        oof = _read_probabilities(run_path / oof_file, competition, train_ids, "train.csv")
+        if "fold" not in oof.columns:
+            raise ReportError(f"{run_path / oof_file} has no 'fold' column; re-run the step that wrote it")
+        if "label" in oof.columns and (oof["label"].to_numpy(dtype=object) != competition.train_labels).any():
+            raise ReportError(f"{run_path / oof_file}'s labels differ from train.csv's; it belongs to other data")
+        test = None
+        if (run_path / test_file).is_file():
+            test_frame = _read_probabilities(run_path / test_file, competition,
+                                             competition.test[competition.id_column], "test.csv")
+            test = test_frame[columns].to_numpy(dtype=np.float64)
+        found.append(ModelPredictions(name, oof["fold"].to_numpy(dtype=np.int64),
+                                      oof[columns].to_numpy(dtype=np.float64), test))
+    return found, missing
+
+
+def load_decisions(run_path: Path, default_model: str, classes: np.ndarray) -> dict[str, dict[str, Any]]:
+    """``{model: rule}`` from ``decision.json`` (empty without one); see the module docstring for its shapes."""
+    path = run_path / DECISION_FILE
+    if not path.is_file():
+        return {}
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ReportError(f"{path} is not valid JSON ({err}); re-run the step that wrote it") from err
+    if not isinstance(saved, dict):
+        raise ReportError(f"{path} must hold a JSON object (one rule, or one rule per model), got {saved!r}")
+    decisions = {saved.get("model", default_model): saved} if "kind" in saved else saved
+    for model, rule in decisions.items():
+        kind = rule.get("kind") if isinstance(rule, Mapping) else None
+        if model not in MODEL_FILES or kind not in ("threshold", "class_offsets"):
+            raise ReportError(f"{path}: expected a rule with kind 'threshold' or 'class_offsets' for one of "
+                              f"{list(MODEL_FILES)}, got {model!r}: {rule!r}")
+        if kind == "threshold" and (len(classes) != 2 or rule.get("positive_class") not in classes.tolist()
+                                    or not isinstance(rule.get("threshold"), (int, float))):
+            raise ReportError(f"{path}: a threshold rule needs a binary task, a positive_class among "
+                              f"{classes.tolist()} and a numeric threshold, got {rule!r}")
+        if kind == "class_offsets" and len(rule.get("offsets", [])) != len(classes):
+            raise ReportError(f"{path}: class_offsets needs {len(classes)} offsets (one per class in "
+                              f"{classes.tolist()}), got {rule!r}")
+    return decisions
+
+
+# ---------------------------------------------------------------------------------------------------- scoring
+
+
+def predict_labels(proba: np.ndarray, classes: np.ndarray, rule: Mapping[str, Any] | None) -> np.ndarray:
+    """Labels, shape (n,) object, from (n, C) probabilities under a decision rule (None: argmax, first class on
+    ties). A threshold rule predicts its positive class when that class's probability is >= the threshold."""
+    if rule is None:
+        return classes[np.argmax(proba, axis=1)]
+    if rule["kind"] == "threshold":
+        positive = int(np.flatnonzero(classes == rule["positive_class"])[0])
+        return np.where(proba[:, positive] >= rule["threshold"], classes[positive], classes[1 - positive])
+    return classes[apply_class_offsets(proba, np.asarray(rule["offsets"], dtype=np.float64))]
+
+
+def describe_rule(rule: Mapping[str, Any] | None) -> str:
+    if rule is None:
+        return "argmax"
+    tuned = f" (tuned for {rule['metric']})" if "metric" in rule else ""
+    if rule["kind"] == "threshold":
+        return f"P({rule['positive_class']}) >= {rule['threshold']:.4f}{tuned}"
+    return "argmax with class offsets " + ", ".join(f"{v:+.2f}" for v in rule["offsets"]) + tuned
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, classes: np.ndarray,
+          minority: str) -> dict[str, float | None]:
+    """The :data:`METRICS` of one set of predictions: label metrics of ``y_pred`` and ranking metrics of the
+    (n, C) ``proba`` (binary: the minority class's column; multiclass: macro one-vs-rest). A ranking metric is
+    None when it is undefined: a class absent from ``y_true``, or multiclass rows that do not sum to 1."""
+    minority_column = int(np.flatnonzero(classes == minority)[0])
+    present = np.isin(classes, y_true)
+    values: dict[str, float | None] = {
+        "macro_f1": f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0),
+        "minority_f1": f1_score(y_true, y_pred, labels=[minority], average=None, zero_division=0)[0],
+        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
+        "mcc": matthews_corrcoef(y_true, y_pred),
+        "g_mean": geometric_mean_score(y_true, y_pred),
+        "pr_auc": None,
+        "roc_auc": None,
+    }
+    if len(classes) == 2 and present.all():
+        is_minority = (y_true == minority).astype(np.int64)
+        values["pr_auc"] = average_precision_score(is_minority, proba[:, minority_column])
+        values["roc_auc"] = roc_auc_score(is_minority, proba[:, minority_column])
+    elif present.all() and np.allclose(proba.sum(axis=1), 1.0):
+        values["pr_auc"] = average_precision_score(y_true, proba)
+        values["roc_auc"] = roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
+    return {name: None if value is None else float(value) for name, value in values.items()}
+
+
+def _mean_std(rows: list[dict[str, Any]]) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    mean, std = {}, {}
+    for name in METRICS:
+        values = np.array([row[name] for row in rows if row[name] is not None], dtype=np.float64)
+        mean[name] = float(values.mean()) if len(values) else None
+        std[name] = float(values.std(ddof=1)) if len(values) > 1 else None
+    return mean, std
+
+
+def evaluate(model: ModelPredictions, competition: Competition, rule: Mapping[str, Any] | None,
+             minority: str) -> dict[str, Any]:
+    """Everything the report says about one model, as JSON-ready values."""
+    classes, y_true = competition.classes, competition.train_labels
+    y_pred = predict_labels(model.oof, classes, rule)
+    folds = []
+    for k in np.unique(model.fold):
+        rows = model.fold == k
+        folds.append({"fold": int(k), "rows": int(rows.sum()),
+                      **score(y_true[rows], y_pred[rows], model.oof[rows], classes, minority)})
+    fold_mean, fold_std = _mean_std(folds)
+    labels = classes.tolist()
+    result = {
+        "decision": {"rule": dict(rule) if rule is not None else {"kind": "argmax"}, "text": describe_rule(rule),
+                     "source": DECISION_FILE if rule is not None else f"default: no rule for it in {DECISION_FILE}"},
+        "files": {"oof": MODEL_FILES[model.name][0], "test": MODEL_FILES[model.name][1] if model.test is not None
+                  else None},
+        "overall": score(y_true, y_pred, model.oof, classes, minority),
+        "at_argmax": score(y_true, predict_labels(model.oof, classes, None), model.oof, classes, minority),
+        "folds": folds,
+        "fold_mean": fold_mean,
+        "fold_std": fold_std,
+        "classification_report": classification_report(y_true, y_pred, labels=labels, output_dict=True,
+                                                       zero_division=0),
+        "classification_report_imbalanced": classification_report_imbalanced(y_true, y_pred, labels=labels,
+                                                                             output_dict=True, zero_division=0),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "test_predicted_counts": None,
+    }
+    if model.test is not None:
+        predicted = predict_labels(model.test, classes, rule)
+        result["test_predicted_counts"] = {label: int((predicted == label).sum()) for label in labels}
+    return result
+
+
+def text_lengths(competition: Competition) -> dict[str, dict[str, np.ndarray]]:
+    """``{split: {"words": (n,) int64, "chars": (n,) int64}}`` for train and test (words split on whitespace)."""
+    lengths = {}
+    for split, texts in (("train", competition.train_texts), ("test", competition.test_texts)):
+        series = pd.Series(texts, dtype=object)
+        lengths[split] = {"words": series.str.split().str.len().to_numpy(dtype=np.int64),
+                          "chars": series.str.len().to_numpy(dtype=np.int64)}
+    return lengths
+
+
+def summarize_data(competition: Competition, lengths: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, Any]:
+    """Class counts, imbalance ratio and text-length statistics (from :func:`text_lengths`) of train and test."""
+    labels, counts = np.unique(competition.train_labels, return_counts=True)
+
+    def stats(values: np.ndarray) -> dict[str, float]:
+        return {"mean": float(values.mean()), "median": float(np.median(values)),
+                "p95": float(np.percentile(values, 95)), "max": int(values.max())}
+    return {
+        "train_rows": int(counts.sum()),
+        "test_rows": len(competition.test_texts),
+        "class_counts": {str(label): int(count) for label, count in zip(labels, counts)},
+        "minority_class": str(labels[np.argmin(counts)]),  # ties: the first class in sorted order
+        "majority_class": str(labels[np.argmax(counts)]),
+        "imbalance_ratio": float(counts.max() / counts.min()),
+        "lengths": {split: {"texts": len(v["words"]), "words": stats(v["words"]), "chars": stats(v["chars"])}
+                    for split, v in lengths.items()},
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- figures
+
+
+def _ranking_figures(models: list[ModelPredictions], competition: Competition, minority: str) -> list[Image]:
+    """PR and ROC curves: binary, one figure each with one curve per model; multiclass, one-vs-rest curves of
+    every class, one figure per model and curve kind."""
+    classes, y_true = competition.classes, competition.train_labels
+    if len(classes) == 2:
+        column = int(np.flatnonzero(classes == minority)[0])
+        is_minority = (y_true == minority).astype(np.int64)
+        pr, roc = {}, {}
+        for model in models:
+            scores = model.oof[:, column]
+            precision, recall, _ = precision_recall_curve(is_minority, scores)
+            fpr, tpr, _ = roc_curve(is_minority, scores)
+            pr[model.name] = (precision, recall, average_precision_score(is_minority, scores))
+            roc[model.name] = (fpr, tpr, roc_auc_score(is_minority, scores))
+        return [Image("pr_curves.png", "precision-recall curves",
+                      plots.precision_recall_curves(pr, f"OOF precision-recall, positive = {minority}",
+                                                    float(is_minority.mean()))),
+                Image("roc_curves.png", "ROC curves", plots.roc_curves(roc, f"OOF ROC, positive = {minority}"))]
+    images = []
+    for model in models:
+        pr, roc, prevalence = {}, {}, {}
+        for j, label in enumerate(classes):
+            is_class = (y_true == label).astype(np.int64)
+            precision, recall, _ = precision_recall_curve(is_class, model.oof[:, j])
+            fpr, tpr, _ = roc_curve(is_class, model.oof[:, j])
+            pr[label] = (precision, recall, average_precision_score(is_class, model.oof[:, j]))
+            roc[label] = (fpr, tpr, roc_auc_score(is_class, model.oof[:, j]))
+            prevalence[label] = float(is_class.mean())
+        images.append(Image(f"pr_curves_{model.name}.png", f"{model.name} one-vs-rest precision-recall curves",
+                            plots.precision_recall_curves(pr, f"{model.name}: OOF precision-recall, one-vs-rest",
+                                                          prevalence)))
+        images.append(Image(f"roc_curves_{model.name}.png", f"{model.name} one-vs-rest ROC curves",
+                            plots.roc_curves(roc, f"{model.name}: OOF ROC, one-vs-rest")))
+    return images
+
+
+def _threshold_figure(model: ModelPredictions, competition: Competition, rule: Mapping[str, Any] | None,
+                      minority: str, configured_metric: str) -> tuple[Image, dict[str, Any]]:
+    """Binary only: metrics of ``P(positive) >= t`` against t (from ``tune_threshold``), with the threshold in use
+    marked; the positive class is the rule's, else the minority class. Also returns each curve's best point."""
+    classes, y_true = competition.classes, competition.train_labels
+    positive = rule["positive_class"] if rule is not None and rule["kind"] == "threshold" else minority
+    scores = model.oof[:, int(np.flatnonzero(classes == positive)[0])]
+    names = list(THRESHOLD_PLOT_METRICS)
+    if configured_metric in BINARY_METRICS and configured_metric not in names:
+        names.append(configured_metric)
+    results = {name: tune_threshold(y_true, scores, metric=name, pos_label=positive) for name in names}
+    if rule is not None and rule["kind"] == "threshold":
+        chosen, chosen_label = float(rule["threshold"]), f"in use: {rule['threshold']:.3f}"
+    else:
+        # Without a rule the labels are the argmax: for two classes, P(positive) above one half (ties aside).
+        chosen, chosen_label = 0.5, "in use: argmax (0.5)"
+    display = {"f1": f"F1 ({positive})", "f1_macro": "macro-F1", "fbeta": f"F-beta ({positive})", "balanced_accuracy": "balanced accuracy",
+               "mcc": "MCC", "gmean": "G-mean", "youden": "Youden's J"}
+    thresholds = results[names[0]].thresholds
+    png = plots.threshold_curves(thresholds, {display[n]: results[n].scores for n in names}, chosen, chosen_label,
+                                 f"{model.name}: OOF metrics against the threshold", f"threshold on P({positive})")
+    best = {name: {"threshold": result.threshold, "score": result.score} for name, result in results.items()}
+    return (Image(f"threshold_{model.name}.png", f"{model.name}: metrics against the threshold", png),
+            {"positive_class": positive, "threshold_in_use": chosen, "best": best})
+
+
+# -------------------------------------------------------------------------------------------------- the report
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def rank_models(evaluations: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Model names by decreasing OOF macro-F1 under their rules (ties keep the :data:`MODEL_FILES` order)."""
+    return sorted(evaluations, key=lambda name: -evaluations[name]["overall"]["macro_f1"])
+
+
+def _headline(evaluations: dict[str, dict[str, Any]], missing: list[str], minority: str) -> list[Paragraph]:
+    macro = {name: e["overall"]["macro_f1"] for name, e in evaluations.items()}
+    ranked = rank_models(evaluations)
+    best = ranked[0]
+    absent = "" if not missing else (" Not in this run folder: " + ", ".join(
+        f"{name} (no `{MODEL_FILES[name][0]}`)" for name in missing) + ".")
+    if len(ranked) == 1:
+        lines = [f"Only the **{best}** has out-of-fold predictions here: OOF macro-F1 **{macro[best]:.4f}**.{absent}"]
+    else:
+        behind = ", ".join(f"{name} {macro[name]:.4f} ({macro[name] - macro[best]:+.4f})" for name in ranked[1:])
+        lines = [f"**{best}** has the best out-of-fold macro-F1, **{macro[best]:.4f}**; then {behind}.{absent}"]
+    lines.append(f"Minority class `{minority}`, F1: " + ", ".join(
+        f"{name} {evaluations[name]['overall']['minority_f1']:.4f}" for name in ranked) + ".")
+    tuned = [name for name in ranked if evaluations[name]["decision"]["rule"]["kind"] != "argmax"]
+    if tuned and len(tuned) < len(ranked):
+        lines.append(f"Only {', '.join(tuned)} use{'s' if len(tuned) == 1 else ''} a tuned decision rule; the "
+                     "last column, macro-F1 at the argmax, compares all models untuned.")
+    if "transformer" in macro and "baseline" in macro:
+        gap = macro["transformer"] - macro["baseline"]
+        verdict = "beats" if gap > 0 else "does not beat"
+        lines.append(f"The transformer alone {verdict} the TF-IDF baseline: {gap:+.4f} macro-F1.")
+    return [Paragraph(line) for line in lines]
+
+
+def _summary_table(evaluations: dict[str, dict[str, Any]], minority: str) -> Table:
+    header = ["model", "decision rule", *(f"{METRICS[m]} ({minority})" if m == "minority_f1" else METRICS[m]
+                                          for m in METRICS), "macro-F1 at argmax"]
+    rows = [[name, e["decision"]["text"], *(_fmt(e["overall"][m]) for m in METRICS),
+             _fmt(e["at_argmax"]["macro_f1"])] for name, e in evaluations.items()]
+    return Table(header, rows, numeric=[False, False] + [True] * (len(METRICS) + 1))
+
+
+def _data_blocks(data: dict[str, Any], evaluations: dict[str, dict[str, Any]], length_png: bytes) -> list[Block]:
+    with_test = [name for name, e in evaluations.items() if e["test_predicted_counts"] is not None]
+    total = data["train_rows"]
+    rows = []
+    for label, count in data["class_counts"].items():
+        shares = [f"{evaluations[m]['test_predicted_counts'][label] / data['test_rows']:.1%}" for m in with_test]
+        rows.append([label, str(count), f"{count / total:.1%}", *shares])
+    lengths = [[split, str(s["texts"]), *(_fmt(s["words"][k], 1) for k in ("mean", "median", "p95")),
+                str(s["words"]["max"]), _fmt(s["chars"]["mean"], 1), str(s["chars"]["max"])]
+               for split, s in data["lengths"].items()]
+    return [
+        Heading("Data"),
+        Paragraph(f"{data['train_rows']} train rows, {data['test_rows']} test rows, {len(data['class_counts'])} "
+                  f"classes; minority `{data['minority_class']}`, imbalance ratio (majority / minority) "
+                  f"**{data['imbalance_ratio']:.1f} : 1**."
+                  + (" The last columns are the class shares each model predicts on test, to compare with the "
+                     "train shares." if with_test else "")),
+        Table(["class", "train rows", "train share", *(f"test share predicted by {m}" for m in with_test)], rows),
+        Table(["split", "texts", "mean words", "median words", "p95 words", "max words", "mean chars",
+               "max chars"], lengths),
+        Image("text_lengths.png", "text length histogram", length_png),
+    ]
+
+
+def _model_blocks(name: str, e: dict[str, Any], classes: list[str], images: list[Image],
+                  curves_heading: str) -> list[Block]:
+    header = ["fold", "rows", *METRICS.values()]
+    rows = [[str(f["fold"]), str(f["rows"]), *(_fmt(f[m]) for m in METRICS)] for f in e["folds"]]
+    rows.append(["mean", "", *(_fmt(e["fold_mean"][m]) for m in METRICS)])
+    rows.append(["std", "", *(_fmt(e["fold_std"][m]) for m in METRICS)])
+    rows.append(["all OOF rows", str(sum(f["rows"] for f in e["folds"])), *(_fmt(e["overall"][m]) for m in METRICS)])
+    return [
+        Heading(f"Model: {name}"),
+        Paragraph(f"Predictions `{e['files']['oof']}`; decision rule: {e['decision']['text']} "
+                  f"({e['decision']['source']})."),
+        Heading("Per-fold and overall OOF metrics", 3),
+        Table(header, rows),
+        Heading("classification_report (all OOF rows)", 3),
+        Table.from_markdown(report_to_markdown(e["classification_report"], digits=4)),
+        Heading("classification_report_imbalanced (all OOF rows)", 3),
+        Table.from_markdown(report_to_markdown(e["classification_report_imbalanced"], digits=4)),
+        Heading("Confusion matrix (all OOF rows)", 3),
+        Image(f"confusion_{name}.png", f"{name} confusion matrices",
+              plots.confusion_heatmaps(np.array(e["confusion_matrix"]), classes, name)),
+        *([Heading(curves_heading, 3), *images] if images else []),
+    ]
+
+
+def _run_blocks(manifest: Mapping[str, Any], config: PipelineConfig) -> list[Block]:
+    git = manifest.get("git") or {}
+    commit = git.get("commit", "not a git checkout") + (" (uncommitted changes)" if git.get("dirty") else "")
+    fold_seed = config.seed if config.folds.seed is None else config.folds.seed
+    rows = [["git commit", commit], ["created", str(manifest.get("created_at"))],
+            ["folds", f"{config.folds.n_splits}, seed {fold_seed}"], ["decision metric", config.threshold.metric],
+            ["submission", f"{config.submission.source}, {config.submission.kind}"]]
+    rows += [[f"data: {name}", entry["sha256"][:16]] for name, entry in sorted(manifest.get("data", {}).items())]
+    rows += [[name, str(version)] for name, version in sorted(manifest.get("packages", {}).items())]
+    return [Heading("Run"), Paragraph("Everything else about the run is in `manifest.json` and `run.log`."),
+            Table(["setting", "value"], rows, numeric=[False, False])]
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON values: numpy scalars and arrays converted, NaN and infinities as null."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Report:
+    """A computed report: the document (rendered to Markdown and HTML) and every number (the JSON)."""
+
+    blocks: list[Block]
+    numbers: dict[str, Any]
+    title: str
+
+
+def build_report(run: RunDir, competition: Competition, config: PipelineConfig) -> Report:
+    """Read the run folder's predictions and decisions and compute the whole report (nothing is written)."""
+    models, missing = load_predictions(run.path, competition)
+    if not models:
+        expected = ", ".join(oof_file for oof_file, _ in MODEL_FILES.values())
+        raise ReportError(f"{run.path} holds no out-of-fold predictions ({expected}); run the baseline or the "
+                          "train and predict steps first")
+    decisions = load_decisions(run.path, config.submission.source, competition.classes)
+    lengths = text_lengths(competition)
+    data = summarize_data(competition, lengths)
+    minority = data["minority_class"]
+    classes = competition.classes.tolist()
+    evaluations = {m.name: evaluate(m, competition, decisions.get(m.name), minority) for m in models}
+    binary = len(classes) == 2
+    ranking_images = _ranking_figures(models, competition, minority)
+    threshold_images = {}
+    for model in models if binary else []:
+        image, curve = _threshold_figure(model, competition, decisions.get(model.name), minority,
+                                         config.threshold.metric)
+        threshold_images[model.name] = image
+        evaluations[model.name]["threshold_curve"] = curve
+    length_png = plots.length_histogram({split: v["words"] for split, v in lengths.items()})
+
+    title = f"Competition report: {run.path.resolve().name}"
+    blocks: list[Block] = [Heading(title, 1), *_headline(evaluations, missing, minority),
+                           _summary_table(evaluations, minority),
+                           Paragraph("Out-of-fold (OOF) scores: each train row is predicted by the model of the fold "
+                                     "that did not train on it. PR-AUC is average precision "
+                                     + (f"of `{minority}`" if binary else "(macro, one-vs-rest)")
+                                     + "; decision rules tuned on these same rows flatter their model slightly, "
+                                       "hence the argmax column.")]
+    if any(e["overall"][m] is None for e in evaluations.values() for m in ("pr_auc", "roc_auc")):
+        blocks.append(Paragraph("A `–` PR-AUC or ROC-AUC is undefined for those predictions: a class missing "
+                                "from the rows scored, or multiclass scores whose rows do not sum to 1."))
+    blocks += _data_blocks(data, evaluations, length_png)
+    blocks += [Heading("Precision-recall and ROC curves"),
+               *(image for image in ranking_images if binary)]
+    if not binary:
+        blocks.append(Paragraph("Multiclass: one-vs-rest curves of each class, in each model's section."))
+    for name, e in evaluations.items():
+        own = [image for image in ranking_images if image.file_name.endswith(f"_{name}.png")]
+        if name in threshold_images:
+            own.insert(0, threshold_images[name])
+        blocks += _model_blocks(name, e, classes, own, "Metrics against the threshold" if binary
+                                else "One-vs-rest precision-recall and ROC curves")
+    blocks += _run_blocks(run.manifest, config)
+
+    numbers = {
+        "run": {"folder": run.path.resolve().name, "git": run.manifest.get("git"),
+                "config": run.manifest.get("config"), "data": run.manifest.get("data"),
+                "packages": run.manifest.get("packages")},
+        "task": "binary" if binary else "multiclass",
+        "classes": classes,
+        "data": data,
+        "models": evaluations,
+        "missing_models": missing,
+        "ranking": rank_models(evaluations),
+        "figures": sorted(block.file_name for block in blocks if isinstance(block, Image)),
+    }
+    return Report(blocks, _jsonable(numbers), title)
+
+
+def write_report(run: RunDir, competition: Competition, config: PipelineConfig) -> Path:
+    """Write ``report.md``, ``report.html``, ``report.json`` and the PNGs to ``<run>/report/``; return that
+    folder. PNGs of an earlier report that this one no longer draws are removed."""
+    report = build_report(run, competition, config)
+    folder = run.path / REPORT_DIR
+    folder.mkdir(exist_ok=True)
+    images = {block.file_name: block.png for block in report.blocks if isinstance(block, Image)}
+    for stale in folder.glob("*.png"):
+        if stale.name not in images:
+            stale.unlink()
+    for name, png in images.items():
+        write_bytes(folder / name, png)
+    write_text(folder / "report.md", to_markdown(report.blocks))
+    write_text(folder / "report.html", to_html(report.blocks, report.title))
+    write_json(folder / "report.json", report.numbers)
+    return folder
