@@ -20,7 +20,6 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 
 from ._validation import (
@@ -29,6 +28,8 @@ from ._validation import (
     check_option,
     check_sample_weight,
     to_array,
+    type_of_target,
+    unique_labels,
 )
 
 __all__ = [
@@ -42,71 +43,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------------------- input checks
-
-# Integer labels spanning fewer values than this are counted with one bincount instead of a sort or a hash table.
-_MAX_BINCOUNT_SPAN = 1 << 16
-
-
-def _distinct_values(y: np.ndarray, name: str) -> np.ndarray:
-    """Sorted distinct values of a label array in O(n) (bincount for bool and small integers, hashing otherwise,
-    then a sort of the few distinct values). Raises ValueError for NaN/None and for a mix of strings and numbers."""
-    if y.size == 0:
-        return y.ravel()
-    if y.dtype.kind == "b":
-        return np.flatnonzero([not y.all(), y.any()]).astype(bool)
-    if y.dtype.kind in "iu":
-        low, high = y.min(), y.max()
-        if int(high) - int(low) < _MAX_BINCOUNT_SPAN:
-            shifted = y.ravel() if low == 0 else y.ravel() - low  # labels from 0: no copy
-            present = np.flatnonzero(np.bincount(shifted.astype(np.intp, copy=False)))
-            return (present + low).astype(y.dtype)
-        return np.unique(y)
-    values = pd.unique(y.ravel())
-    if pd.isna(values).any():
-        raise ValueError(f"Input {name} contains NaN." if y.dtype.kind == "f" else f"Input {name} contains None/NaN.")
-    if y.dtype.kind == "O":
-        is_str = np.array([isinstance(v, str) for v in values], dtype=bool)
-        if is_str.any() and not is_str.all():
-            raise ValueError(f"Mix of label input types (string and number) in {name}: {values.tolist()[:10]}")
-    return np.sort(np.asarray(values))
-
-
-def _inspect_target(y: np.ndarray, name: str = "y_true") -> tuple[str, np.ndarray]:
-    """(sklearn's ``type_of_target`` name, sorted distinct values) of a label array, in one O(n) pass.
-
-    Types: 'binary', 'multiclass', 'continuous', 'multilabel-indicator', 'multiclass-multioutput',
-    'continuous-multioutput' or 'unknown'.
-    """
-    if y.ndim == 2 and y.shape[1] > 1:
-        if y.dtype.kind not in "biuf":
-            return "multiclass-multioutput", y.ravel()[:0]
-        values = _distinct_values(y, name)
-        if values.size <= 2 and np.isin(values, (0, 1)).all():
-            return "multilabel-indicator", values
-        if y.dtype.kind == "f" and (values != np.trunc(values)).any():
-            return "continuous-multioutput", values
-        return "multiclass-multioutput", values
-    if y.ndim > 2 or (y.dtype.kind == "O" and y.size and not isinstance(y.flat[0], (str, int, float, np.number))):
-        return "unknown", y.ravel()[:0]
-    values = _distinct_values(y, name)
-    if y.dtype.kind == "f":
-        if not np.isfinite(values).all():
-            raise ValueError(f"Input {name} contains infinity or a value too large for dtype('float64').")
-        if (values != np.trunc(values)).any():
-            return "continuous", values
-    return ("multiclass" if values.size > 2 else "binary"), values
-
-
-def _unique_labels(*ys: np.ndarray) -> np.ndarray:
-    """Sorted union of the labels of 1-D arrays; ValueError for a mix of string and number labels."""
-    parts = [_distinct_values(y, "y_true") for y in ys]
-    kinds = {part.dtype.kind in "OUS" for part in parts if part.size}
-    if len(kinds) > 1:
-        raise ValueError(f"Mix of label input types (string and number): {[p.tolist() for p in parts]}")
-    if len(parts) == 1:
-        return parts[0]
-    return _distinct_values(np.concatenate(parts), "labels")
-
 
 def _check_scores(y_score: Any, name: str, float_only: bool = False) -> np.ndarray:
     """Numeric 1-D or 2-D array of finite scores. Integer and bool scores keep their dtype unless ``float_only``
@@ -173,7 +109,7 @@ def _resolve_pos_label(pos_label: Any, classes: np.ndarray) -> Any:
 def _binary_target(y_true: Any, pos_label: Any) -> np.ndarray:
     """Boolean "is positive" vector of a binary ``y_true`` (multiclass allowed when ``pos_label`` is given)."""
     labels = _label_array(y_true)
-    y_type, classes = _inspect_target(labels)
+    y_type, classes = type_of_target(labels)
     if not (y_type == "binary" or (y_type == "multiclass" and pos_label is not None)):
         raise ValueError(f"{y_type} format is not supported")
     pos_label = _resolve_pos_label(pos_label, classes)
@@ -562,7 +498,7 @@ def roc_auc_score(
     ):
         raise _invalid_max_fpr(max_fpr)
     targets = to_array(y_true, "y_true")
-    y_type, present = _inspect_target(targets)
+    y_type, present = type_of_target(targets)
     scores = _check_scores(y_score, "y_score")
     weights = _float_weights(sample_weight, scores.shape[0])
     if y_type == "multiclass" or (y_type == "binary" and scores.ndim == 2 and scores.shape[1] > 2):
@@ -619,7 +555,7 @@ def _multiclass_roc_auc(
         raise NotImplementedError("average=None is not implemented for multi_class='ovo'.")
     if labels is not None:
         given = _check_1d(to_array(labels, "labels"), "labels")
-        classes = _unique_labels(given)
+        classes = unique_labels(given)
         if classes.shape[0] != given.shape[0]:
             raise ValueError("Parameter 'labels' must be unique")
         if not np.array_equal(classes, given):
@@ -632,7 +568,7 @@ def _multiclass_roc_auc(
         if not np.isin(y_true, classes).all():
             raise ValueError("'y_true' contains labels not in parameter 'labels'")
     else:
-        classes = _unique_labels(y_true)
+        classes = unique_labels(y_true)
         if classes.shape[0] != scores.shape[1]:
             raise ValueError("Number of classes in y_true not equal to the number of columns in 'y_score'")
     check_consistent_length(y_true, scores, weights)
@@ -697,7 +633,7 @@ def average_precision_score(
     """
     check_option("average_precision_score", "average", average, ["micro", "samples", "weighted", "macro", None])
     targets = to_array(y_true, "y_true")
-    y_type, present = _inspect_target(targets)
+    y_type, present = type_of_target(targets)
     scores = _check_scores(y_score, "y_score")
     weights = _float_weights(sample_weight, scores.shape[0])
     if y_type == "binary":
@@ -752,13 +688,13 @@ def _one_hot_targets(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     """(indicator (n, C), classes) as sklearn's ``LabelBinarizer`` builds them; two classes give two columns."""
     targets = to_array(y_true, "y_true")
     if targets.ndim == 2 and targets.shape[1] > 1:
-        if _inspect_target(targets)[0] != "multilabel-indicator":
+        if type_of_target(targets)[0] != "multilabel-indicator":
             raise ValueError("Multioutput target data is not supported with label binarization")
         return targets.astype(np.int64), np.arange(targets.shape[1])
     targets = _check_1d(targets, "y_true")
     if labels is not None:
         given = _check_1d(to_array(labels, "labels"), "labels")
-        classes = _unique_labels(given)
+        classes = unique_labels(given)
         if classes.shape != given.shape or not np.array_equal(classes, given):
             warnings.warn(
                 f"Labels passed were {given}. But this function assumes labels are ordered lexicographically. "
@@ -767,7 +703,7 @@ def _one_hot_targets(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
                 UserWarning,
                 stacklevel=4,
             )
-        _unique_labels(targets, classes)  # rejects a mix of string and number labels
+        unique_labels(targets, classes)  # rejects a mix of string and number labels
         undeclared = ~np.isin(targets, classes)
         if undeclared.any():
             raise ValueError(
@@ -775,7 +711,7 @@ def _one_hot_targets(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
                 f"{given}."
             )
     else:
-        y_type, classes = _inspect_target(targets)
+        y_type, classes = type_of_target(targets)
         if y_type not in ("binary", "multiclass"):
             raise ValueError(f"Unknown label type: {y_type}. y_true must hold class labels.")
     if classes.shape[0] == 1:
@@ -923,7 +859,7 @@ def _binary_probabilities(
 ) -> tuple[np.ndarray, np.ndarray]:
     targets = _check_1d(_label_array(y_true), "y_true")
     check_consistent_length(proba, targets, weights)
-    y_type, classes = _inspect_target(targets)
+    y_type, classes = type_of_target(targets)
     if y_type != "binary":
         raise ValueError(
             f"The type of the target inferred from y_true is {y_type} but should be binary according to the shape "

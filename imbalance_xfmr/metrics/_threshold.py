@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ._ranking import _binary_target, _check_1d, _check_scores, _counts_at_thresholds, _float_weights, _unique_labels
+from ._ranking import _binary_target, _check_1d, _check_scores, _counts_at_thresholds, _float_weights
+from ._validation import unique_labels
 from ._validation import check_consistent_length, check_option, to_array
 
 __all__ = ["OffsetResult", "ThresholdResult", "apply_class_offsets", "tune_class_offsets", "tune_threshold"]
@@ -331,7 +332,7 @@ def tune_class_offsets(
     targets = _check_1d(to_array(y_true, "y_true"), "y_true")
     check_consistent_length(targets, log_scores)
     n_classes = log_scores.shape[1]
-    present = _unique_labels(targets)
+    present = unique_labels(targets)
     classes = present if labels is None else _check_1d(to_array(labels, "labels"), "labels")
     if classes.shape[0] != n_classes:
         raise ValueError(

@@ -160,31 +160,81 @@ def _factorize(y: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques)
 
 
-def _label_type(uniques: np.ndarray, y: np.ndarray, name: str) -> str:
-    """sklearn's ``type_of_target`` for a 1-D label array, from its unique values."""
-    if y.dtype.kind == "f" and uniques.size:
-        if not np.isfinite(uniques).all():
-            raise ValueError(
-                f"Input {name} contains infinity or a value too large for dtype('float64')."
-            )
-        if (uniques != np.trunc(uniques)).any():
+# Integer labels spanning fewer values than this are counted with one bincount instead of a sort or a hash table.
+_MAX_BINCOUNT_SPAN = 1 << 16
+
+
+def _distinct_values(y: np.ndarray, name: str) -> np.ndarray:
+    """Sorted distinct values of a label array in O(n) (bincount for bool and small integers, hashing otherwise,
+    then a sort of the few distinct values). Raises ValueError for NaN/None and for a mix of strings and numbers."""
+    if y.size == 0:
+        return y.ravel()
+    if y.dtype.kind == "b":
+        return np.flatnonzero([not y.all(), y.any()]).astype(bool)
+    if y.dtype.kind in "iu":
+        low, high = y.min(), y.max()
+        if int(high) - int(low) < _MAX_BINCOUNT_SPAN:
+            shifted = y.ravel() if low == 0 else y.ravel() - low  # labels from 0: no copy
+            present = np.flatnonzero(np.bincount(shifted.astype(np.intp, copy=False)))
+            return (present + low).astype(y.dtype)
+        return np.unique(y)
+    values = pd.unique(y.ravel())
+    if pd.isna(values).any():
+        raise ValueError(f"Input {name} contains NaN." if y.dtype.kind == "f" else f"Input {name} contains None/NaN.")
+    if y.dtype.kind == "O":
+        is_str = np.array([isinstance(v, str) for v in values], dtype=bool)
+        if is_str.any() and not is_str.all():
+            raise ValueError(f"Mix of label input types (string and number) in {name}: {values.tolist()[:10]}")
+    return np.sort(np.asarray(values))
+
+
+def _is_unknown(y: np.ndarray) -> bool:
+    """sklearn's 'unknown' target: more than 2 dimensions, or objects that are neither strings nor numbers."""
+    return y.ndim > 2 or (
+        y.dtype.kind == "O" and y.size > 0 and not isinstance(y.flat[0], (str, int, float, np.number))
+    )
+
+
+def _label_type(values: np.ndarray, y: np.ndarray, name: str) -> str:
+    """sklearn's ``type_of_target`` of a 1-D label array ``y`` whose distinct values are ``values``."""
+    if y.dtype.kind == "f" and values.size:
+        if not np.isfinite(values).all():
+            raise ValueError(f"Input {name} contains infinity or a value too large for dtype('float64').")
+        if (values != np.trunc(values)).any():
             return "continuous"
-    if y.dtype.kind == "O" and uniques.size:
-        kinds = {isinstance(u, str) for u in uniques}
-        if kinds == {False} and not all(isinstance(u, numbers.Number) for u in uniques):
-            return "unknown"
-    return "multiclass" if uniques.size > 2 else "binary"
+    return "multiclass" if values.size > 2 else "binary"
 
 
-def _two_dim_type(y: np.ndarray) -> str:
-    """sklearn's ``type_of_target`` for a 2-D array with more than one column."""
-    if y.dtype.kind in "biuf":
-        values = np.unique(y)
+def type_of_target(y: np.ndarray, name: str = "y_true") -> tuple[str, np.ndarray]:
+    """(sklearn's ``type_of_target`` name, sorted distinct values) of a label array, in one O(n) pass.
+
+    Types: 'binary', 'multiclass', 'continuous', 'multilabel-indicator', 'multiclass-multioutput',
+    'continuous-multioutput' or 'unknown'.
+    """
+    if y.ndim == 2 and y.shape[1] > 1:
+        if y.dtype.kind not in "biuf":
+            return "multiclass-multioutput", y.ravel()[:0]
+        values = _distinct_values(y, name)
         if values.size <= 2 and np.isin(values, (0, 1)).all():
-            return "multilabel-indicator"
+            return "multilabel-indicator", values
         if y.dtype.kind == "f" and (values != np.trunc(values)).any():
-            return "continuous-multioutput"
-    return "multiclass-multioutput"
+            return "continuous-multioutput", values
+        return "multiclass-multioutput", values
+    if _is_unknown(y):
+        return "unknown", y.ravel()[:0]
+    values = _distinct_values(y, name)
+    return _label_type(values, y, name), values
+
+
+def unique_labels(*ys: np.ndarray) -> np.ndarray:
+    """Sorted union of the labels of 1-D arrays; ValueError for a mix of string and number labels."""
+    parts = [_distinct_values(y, "y_true") for y in ys]
+    kinds = {part.dtype.kind in "OUS" for part in parts if part.size}
+    if len(kinds) > 1:
+        raise ValueError(f"Mix of label input types (string and number): {[p.tolist() for p in parts]}")
+    if len(parts) == 1:
+        return parts[0]
+    return _distinct_values(np.concatenate(parts), "labels")
 
 
 def _sorted_union(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> np.ndarray:
@@ -270,7 +320,7 @@ def _as_label_vector(y: Any, name: str) -> tuple[np.ndarray, str | None]:
     if y.ndim == 2:
         if y.shape[1] == 1:
             return y[:, 0], None
-        return y, _two_dim_type(y) if y.size else "unknown"
+        return y, type_of_target(y)[0] if y.size else "unknown"
     return y, None
 
 
@@ -342,12 +392,12 @@ def check_targets(
     else:
         if true_2d is None:
             true_codes, true_uniques = _factorize(true, names[0])
-            type_true = _label_type(true_uniques, true, names[0])
+            type_true = "unknown" if _is_unknown(true) else _label_type(true_uniques, true, names[0])
         else:
             type_true = true_2d
         if pred_2d is None:
             pred_codes, pred_uniques = _factorize(pred, names[1])
-            type_pred = _label_type(pred_uniques, pred, names[1])
+            type_pred = "unknown" if _is_unknown(pred) else _label_type(pred_uniques, pred, names[1])
         else:
             type_pred = pred_2d
     if n == 0:
