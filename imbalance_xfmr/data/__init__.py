@@ -1,0 +1,20 @@
+"""Text data for the Transformer classifier: subword tokenizer, padded batches, the LightningDataModule.
+
+- :class:`SubwordTokenizer`: WordPiece or BPE (`tokenizers`), fitted on training texts, saved as one JSON file.
+- :class:`PaddedTextDataset`: dynamically padded batches over ragged token ids.
+- :class:`TextDataModule`: CSV/Parquet in, checked, split, tokenized, resampled batches out.
+- :class:`ProbabilityWriter`: writes ``predict`` probabilities to a CSV (id + one column per class).
+"""
+
+from .collate import PaddedTextDataset
+from .datamodule import TextDataModule
+from .prediction_writer import ProbabilityWriter
+from .tokenizer import EncodedTexts, SubwordTokenizer
+
+__all__ = [
+    "EncodedTexts",
+    "PaddedTextDataset",
+    "ProbabilityWriter",
+    "SubwordTokenizer",
+    "TextDataModule",
+]

@@ -1,0 +1,313 @@
+"""A Transformer encoder for text classification, written top to bottom from first principles.
+
+Follows "Attention Is All You Need" (Vaswani et al., 2017, section 3) with two common options: layer norm
+before each sub-layer ("pre-LN", Xiong et al., 2020; the default, because it trains stably without a long
+warmup) or after the residual addition as in the paper ("post-LN"), and sinusoidal or learned positions.
+
+Shapes: B batch, T sequence length (padded), D model width, H heads, Dh = D // H head width, F feed-forward
+width, C classes. Every padding mask is a bool tensor (B, T) that is True at real tokens; padded keys never
+receive attention, so the outputs at real tokens do not depend on how much padding follows them.
+
+Weights are laid out like ``torch.nn.MultiheadAttention`` / ``torch.nn.TransformerEncoderLayer`` (a fused
+(3D, D) input projection in q, k, v order, then an output projection), so the two can be cross-checked by
+copying weights.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+Activation = Literal["relu", "gelu"]
+Positional = Literal["sinusoidal", "learned"]
+Pooling = Literal["cls", "mean", "max"]
+
+
+@dataclass
+class EncoderConfig:
+    """Hyper-parameters of :class:`TransformerClassifier`; validated on construction."""
+
+    vocab_size: int
+    num_classes: int
+    max_length: int = 512
+    d_model: int = 128
+    n_heads: int = 4
+    n_layers: int = 2
+    d_ff: int = 512
+    dropout: float = 0.1
+    activation: Activation = "gelu"
+    norm_first: bool = True
+    positional: Positional = "sinusoidal"
+    pooling: Pooling = "cls"
+    layer_norm_eps: float = 1e-5
+    pad_token_id: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "max_length", "d_model", "n_heads", "n_layers", "d_ff"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if not isinstance(self.num_classes, int) or self.num_classes < 2:
+            raise ValueError(f"num_classes must be an integer >= 2, got {self.num_classes!r}.")
+        if self.d_model % self.n_heads != 0:
+            raise ValueError(
+                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads}); "
+                "each head gets d_model // n_heads dimensions."
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}.")
+        _check_choice("activation", self.activation, ("relu", "gelu"))
+        _check_choice("positional", self.positional, ("sinusoidal", "learned"))
+        _check_choice("pooling", self.pooling, ("cls", "mean", "max"))
+        if not 0 <= self.pad_token_id < self.vocab_size:
+            raise ValueError(f"pad_token_id ({self.pad_token_id}) must be in [0, vocab_size={self.vocab_size}).")
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Positional encodings
+
+
+def sinusoidal_positional_encoding(max_length: int, d_model: int) -> Tensor:
+    """The fixed table of Vaswani et al. (2017), section 3.5, as a float32 tensor (max_length, d_model).
+
+    PE[pos, 2i] = sin(pos / 10000^(2i / d_model)) and PE[pos, 2i + 1] = cos(pos / 10000^(2i / d_model)).
+    """
+    position = torch.arange(max_length, dtype=torch.float64).unsqueeze(1)  # (L, 1)
+    two_i = torch.arange(0, d_model, 2, dtype=torch.float64)  # (ceil(D / 2),)
+    angle = position / torch.pow(10000.0, two_i / d_model)  # (L, ceil(D / 2))
+    table = torch.empty(max_length, d_model, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(angle)
+    table[:, 1::2] = torch.cos(angle[:, : d_model // 2])  # an odd d_model has one fewer cosine column
+    return table.float()  # computed in float64 so long positions keep their precision
+
+
+class SinusoidalPositionalEncoding(nn.Module):
+    """Adds the fixed sinusoidal table to (B, T, D) embeddings; the table is a non-persistent buffer."""
+
+    def __init__(self, max_length: int, d_model: int) -> None:
+        super().__init__()
+        self.register_buffer("table", sinusoidal_positional_encoding(max_length, d_model), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.table[: x.size(1)].to(x.dtype)
+
+
+class LearnedPositionalEncoding(nn.Module):
+    """Adds a trained embedding of each position (as in BERT) to (B, T, D) embeddings."""
+
+    def __init__(self, max_length: int, d_model: int) -> None:
+        super().__init__()
+        self.table = nn.Embedding(max_length, d_model)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.table.weight[: x.size(1)]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Attention
+
+
+def attention_mask_for_sdpa(attention_mask: Tensor) -> Tensor:
+    """Turn a (B, T) bool mask, True at real tokens, into the (B, 1, 1, T) key mask that SDPA broadcasts.
+
+    A row with no real token at all would give softmax over nothing (NaN); such a row attends to every
+    position instead. Its outputs are meaningless but finite, and pooling ignores them.
+    """
+    empty_row = ~attention_mask.any(dim=1, keepdim=True)  # (B, 1)
+    return (attention_mask | empty_row)[:, None, None, :]
+
+
+def scaled_dot_product_attention(
+    q: Tensor, k: Tensor, v: Tensor, key_mask: Tensor | None, dropout_p: float = 0.0
+) -> Tensor:
+    """softmax(Q K^T / sqrt(Dh) + mask) V for q, k, v (B, H, T, Dh); key_mask (B, 1, 1, T), True = attend.
+
+    The product itself is ``torch.nn.functional.scaled_dot_product_attention``, so fused (flash /
+    memory-efficient) kernels run where the device has them; masked keys get weight exactly zero.
+    """
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=dropout_p)
+
+
+class MultiHeadSelfAttention(nn.Module):
+    """Self-attention with H heads: project to Q, K, V, attend per head, concatenate, project back."""
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.qkv = nn.Linear(d_model, 3 * d_model)  # W_Q, W_K, W_V stacked: one matmul instead of three
+        self.out = nn.Linear(d_model, d_model)  # W_O
+
+    def forward(self, x: Tensor, key_mask: Tensor | None = None) -> Tensor:
+        """x (B, T, D), key_mask (B, 1, 1, T) from :func:`attention_mask_for_sdpa` -> (B, T, D)."""
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).split(D, dim=2)  # 3 x (B, T, D)
+        q, k, v = (t.view(B, T, self.n_heads, D // self.n_heads).transpose(1, 2) for t in (q, k, v))  # (B, H, T, Dh)
+        y = scaled_dot_product_attention(q, k, v, key_mask, self.dropout if self.training else 0.0)  # (B, H, T, Dh)
+        y = y.transpose(1, 2).reshape(B, T, D)  # heads side by side again
+        return self.out(y)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Encoder
+
+
+class FeedForward(nn.Module):
+    """Position-wise feed-forward network: Linear(D, F), activation, dropout, Linear(F, D)."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float, activation: Activation) -> None:
+        super().__init__()
+        self.fc_in = nn.Linear(d_model, d_ff)
+        self.fc_out = nn.Linear(d_ff, d_model)
+        self.activation = F.gelu if activation == "gelu" else F.relu
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc_out(self.dropout(self.activation(self.fc_in(x))))
+
+
+class EncoderLayer(nn.Module):
+    """Self-attention and feed-forward sub-layers, each wrapped in a residual connection and a layer norm.
+
+    pre-LN (``norm_first=True``):  x = x + Drop(Attn(LN1(x)));  x = x + Drop(FF(LN2(x)))
+    post-LN (the paper):           x = LN1(x + Drop(Attn(x)));  x = LN2(x + Drop(FF(x)))
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        dropout: float = 0.1,
+        activation: Activation = "gelu",
+        norm_first: bool = True,
+        layer_norm_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        self.norm_first = norm_first
+        self.attn = MultiHeadSelfAttention(d_model, n_heads, dropout)
+        self.ff = FeedForward(d_model, d_ff, dropout, activation)
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, key_mask: Tensor | None = None) -> Tensor:
+        """x (B, T, D), key_mask (B, 1, 1, T) -> (B, T, D)."""
+        if self.norm_first:
+            x = x + self.dropout1(self.attn(self.norm1(x), key_mask))
+            x = x + self.dropout2(self.ff(self.norm2(x)))
+        else:
+            x = self.norm1(x + self.dropout1(self.attn(x, key_mask)))
+            x = self.norm2(x + self.dropout2(self.ff(x)))
+        return x
+
+
+class Encoder(nn.Module):
+    """A stack of :class:`EncoderLayer`; pre-LN stacks end with a final layer norm, since their residual
+    stream is never normalised otherwise."""
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(
+            EncoderLayer(
+                config.d_model,
+                config.n_heads,
+                config.d_ff,
+                config.dropout,
+                config.activation,
+                config.norm_first,
+                config.layer_norm_eps,
+            )
+            for _ in range(config.n_layers)
+        )
+        self.final_norm = (
+            nn.LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.norm_first else nn.Identity()
+        )
+
+    def forward(self, x: Tensor, attention_mask: Tensor | None = None) -> Tensor:
+        """x (B, T, D), attention_mask (B, T) bool, True at real tokens -> (B, T, D)."""
+        key_mask = None if attention_mask is None else attention_mask_for_sdpa(attention_mask)
+        for layer in self.layers:
+            x = layer(x, key_mask)
+        return self.final_norm(x)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Pooling and the classifier
+
+
+def pool(hidden: Tensor, attention_mask: Tensor, how: Pooling) -> Tensor:
+    """Reduce hidden states (B, T, D) to one vector per sequence (B, D), looking only at real tokens.
+
+    ``cls``: the state at position 0 (the [CLS] token); ``mean``: the average over real tokens; ``max``:
+    the element-wise maximum over real tokens. A sequence with no real token pools to zeros.
+    """
+    if how == "cls":
+        return hidden[:, 0]
+    real = attention_mask.unsqueeze(-1)  # (B, T, 1)
+    if how == "mean":
+        count = real.sum(dim=1).clamp(min=1)  # (B, 1)
+        return (hidden * real).sum(dim=1) / count
+    if how == "max":
+        pooled = hidden.masked_fill(~real, float("-inf")).amax(dim=1)  # (B, D)
+        return torch.where(real.any(dim=1), pooled, torch.zeros_like(pooled))
+    raise ValueError(f"pooling must be one of ('cls', 'mean', 'max'), got {how!r}.")
+
+
+class TransformerClassifier(nn.Module):
+    """Token ids (B, T) -> class logits (B, C): embed, add positions, encode, pool, classify.
+
+    Token embeddings are multiplied by sqrt(D) as in the paper (section 3.4), so they and the positional
+    signal have comparable scale.
+    """
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.token_embedding = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_token_id)
+        positional = SinusoidalPositionalEncoding if config.positional == "sinusoidal" else LearnedPositionalEncoding
+        self.position = positional(config.max_length, config.d_model)
+        self.embedding_dropout = nn.Dropout(config.dropout)
+        self.encoder = Encoder(config)
+        self.head_dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.d_model, config.num_classes)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # Small normal init as in BERT / GPT-2; the token table uses std 1/sqrt(D) so that, after the sqrt(D)
+        # scale, token vectors have unit-scale entries like the sinusoidal table.
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            std = self.config.d_model**-0.5 if module is self.token_embedding else 0.02
+            nn.init.normal_(module.weight, std=std)
+            if module.padding_idx is not None:
+                nn.init.zeros_(module.weight[module.padding_idx])
+
+    def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
+        """input_ids (B, T) long, attention_mask (B, T) bool (default: ids != pad_token_id) -> logits (B, C)."""
+        T = input_ids.size(1)
+        if T > self.config.max_length:
+            raise ValueError(
+                f"Sequence length {T} exceeds max_length={self.config.max_length}; truncate the inputs "
+                "or build the model with a larger max_length."
+            )
+        if attention_mask is None:
+            attention_mask = input_ids != self.config.pad_token_id
+        x = self.token_embedding(input_ids) * math.sqrt(self.config.d_model)  # (B, T, D)
+        x = self.embedding_dropout(self.position(x))
+        hidden = self.encoder(x, attention_mask)  # (B, T, D)
+        pooled = pool(hidden, attention_mask, self.config.pooling)  # (B, D)
+        return self.head(self.head_dropout(pooled))  # (B, C)

@@ -1,0 +1,250 @@
+"""TextClassifier: training through a real Trainer, epoch-level metrics against scikit-learn, the learning-rate
+schedule, checkpoints and prediction."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1_score, recall_score
+from torch.utils.data import DataLoader, Dataset
+
+from imbalance_xfmr.model.classifier import TextClassifier, validation_metric_names, warmup_then_decay
+
+VOCAB = 30
+TINY = dict(d_model=16, n_heads=2, n_layers=1, d_ff=32, max_length=16, dropout=0.0)
+
+
+class KeywordDataset(Dataset):
+    """Synthetic texts: class = which of the marker tokens 3..3+C-1 the sequence contains; ids 10.. are noise.
+
+    Items are single-row batches in the project's format; ``collate`` pads them like the DataModule does.
+    """
+
+    def __init__(self, n: int, num_classes: int, seed: int, labelled: bool = True) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        self.labels = torch.randint(0, num_classes, (n,), generator=gen)
+        self.lengths = torch.randint(3, 12, (n,), generator=gen)
+        self.ids = torch.randint(10, VOCAB, (n, 12), generator=gen)
+        self.ids[:, 0] = 1  # [CLS]
+        marker_at = 1 + (torch.rand(n, generator=gen) * (self.lengths - 1).float()).long()
+        self.ids[torch.arange(n), marker_at] = 3 + self.labels
+        self.labelled = labelled
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        n = int(self.lengths[i])
+        item = {"input_ids": self.ids[i, :n]}
+        item["labels" if self.labelled else "index"] = self.labels[i] if self.labelled else torch.tensor(i)
+        return item
+
+
+def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    lengths = torch.tensor([len(item["input_ids"]) for item in items])
+    mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
+    ids = torch.zeros(mask.shape, dtype=torch.long)
+    ids[mask] = torch.cat([item["input_ids"] for item in items])
+    batch = {"input_ids": ids, "attention_mask": mask}
+    key = "labels" if "labels" in items[0] else "index"
+    batch[key] = torch.stack([item[key] for item in items])
+    return batch
+
+
+def loader(dataset: Dataset, batch_size: int = 16, shuffle: bool = False) -> DataLoader:
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate)
+
+
+def trainer(tmp_path, **kwargs) -> pl.Trainer:
+    params = dict(
+        accelerator="cpu",
+        devices=1,
+        default_root_dir=tmp_path,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+        max_epochs=1,
+    )
+    params.update(kwargs)
+    return pl.Trainer(**params)
+
+
+def counts_of(dataset: KeywordDataset, num_classes: int) -> list[int]:
+    return torch.bincount(dataset.labels, minlength=num_classes).tolist()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Training, metrics, prediction
+
+
+@pytest.mark.parametrize(("num_classes", "loss"), [(2, "weighted_ce"), (3, "focal"), (3, "logit_adjusted")])
+def test_fit_learns_and_logs_epoch_metrics_equal_to_scikit_learn(tmp_path, num_classes: int, loss: str) -> None:
+    pl.seed_everything(0, verbose=False)
+    train, val = KeywordDataset(96, num_classes, seed=1), KeywordDataset(40, num_classes, seed=2)
+    counts = counts_of(train, num_classes)
+    model = TextClassifier(VOCAB, num_classes, counts, loss=loss, lr=3e-3, warmup_fraction=0.1, **TINY)
+    fit_trainer = trainer(tmp_path, max_epochs=12)
+    fit_trainer.fit(model, loader(train, shuffle=True), loader(val, batch_size=7))
+
+    unlabelled = KeywordDataset(40, num_classes, seed=2, labelled=False)  # the validation rows without labels
+    probabilities = torch.cat(fit_trainer.predict(model, loader(unlabelled, batch_size=7)))
+    assert probabilities.shape == (40, num_classes) and probabilities.dtype == torch.float32
+    torch.testing.assert_close(probabilities.sum(1), torch.ones(40))
+    y_true, y_pred = val.labels.numpy(), probabilities.argmax(1).numpy()
+    assert f1_score(y_true, y_pred, average="macro") > 0.9  # the keyword task is learnable
+
+    # Validation metrics are computed on the whole epoch (7-row batches), not averaged per batch.
+    metrics = fit_trainer.validate(model, loader(val, batch_size=7), verbose=False)[0]
+    assert metrics["val/f1_macro"] == pytest.approx(f1_score(y_true, y_pred, average="macro"), abs=1e-6)
+    assert metrics["val/balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y_true, y_pred), abs=1e-6)
+    for c, recall in enumerate(recall_score(y_true, y_pred, average=None, labels=range(num_classes))):
+        assert metrics[f"val/recall_{c}"] == pytest.approx(recall, abs=1e-6)
+    if num_classes == 2:
+        expected = average_precision_score(y_true, probabilities[:, 1].numpy())
+        assert metrics["val/pr_auc"] == pytest.approx(expected, abs=1e-6)
+        assert "val/roc_auc" in metrics
+    else:
+        assert "val/pr_auc" not in metrics
+    assert set(metrics) == set(validation_metric_names(num_classes))  # what checkpoint_monitor may name
+
+    test_metrics = fit_trainer.test(model, loader(val, batch_size=5), verbose=False)[0]
+    assert test_metrics["test/f1_macro"] == pytest.approx(metrics["val/f1_macro"], abs=1e-6)
+
+
+def test_best_checkpoint_follows_the_monitor_and_reloads(tmp_path) -> None:
+    pl.seed_everything(0, verbose=False)
+    train, val = KeywordDataset(64, 2, seed=1), KeywordDataset(24, 2, seed=2)
+    model = TextClassifier(VOCAB, 2, counts_of(train, 2), checkpoint_monitor="val/loss", lr=3e-3, **TINY)
+    fit_trainer = trainer(tmp_path, max_epochs=3)
+    fit_trainer.fit(model, loader(train), loader(val))
+
+    checkpoint = fit_trainer.checkpoint_callback
+    assert checkpoint.monitor == "val/loss" and checkpoint.mode == "min"
+    assert checkpoint.best_model_path.endswith(".ckpt") and checkpoint.last_model_path.endswith("last.ckpt")
+    restored = TextClassifier.load_from_checkpoint(checkpoint.last_model_path)
+    assert restored.hparams.class_counts == counts_of(train, 2) and restored.hparams.loss == "ce"
+    batch = collate([val[i] for i in range(8)])
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(restored.predict_step(batch, 0), model.predict_step(batch, 0))
+
+
+def test_checkpoint_mode_defaults_to_max_for_scores_and_can_be_switched_off() -> None:
+    (callback,) = TextClassifier(VOCAB, 2, checkpoint_monitor="val/pr_auc", **TINY).configure_callbacks()
+    assert callback.monitor == "val/pr_auc" and callback.mode == "max"
+    assert TextClassifier(VOCAB, 2, checkpoint_monitor=None, **TINY).configure_callbacks() == []
+
+
+def test_empty_validation_epoch_logs_nothing_and_does_not_crash(tmp_path) -> None:
+    model = TextClassifier(VOCAB, 2, **TINY, checkpoint_monitor=None)
+    fit_trainer = trainer(tmp_path, max_epochs=1, limit_val_batches=0)
+    fit_trainer.fit(model, loader(KeywordDataset(16, 2, seed=1)), loader(KeywordDataset(8, 2, seed=2)))
+    assert "val/f1_macro" not in fit_trainer.callback_metrics
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Optimiser and schedule
+
+
+@given(
+    warmup=st.integers(0, 20),
+    extra=st.integers(1, 200),
+    decay=st.sampled_from(["cosine", "linear"]),
+    min_lr_ratio=st.sampled_from([0.0, 0.1, 0.5]),
+)
+def test_schedule_warms_up_linearly_then_decays_to_the_floor(
+    warmup: int, extra: int, decay: str, min_lr_ratio: float
+) -> None:
+    total = warmup + extra
+    schedule = dict(warmup_steps=warmup, total_steps=total, decay=decay, min_lr_ratio=min_lr_ratio)
+    lrs = [warmup_then_decay(s, **schedule) for s in range(total + 1)]
+    np.testing.assert_allclose(lrs[:warmup], (np.arange(warmup) + 1) / warmup)
+    assert lrs[warmup] == pytest.approx(1.0)
+    assert lrs[total] == pytest.approx(min_lr_ratio)
+    assert all(a >= b - 1e-12 for a, b in zip(lrs[warmup:], lrs[warmup + 1 :]))  # non-increasing after warmup
+    middle = warmup + extra / 2
+    if extra % 2 == 0:
+        assert lrs[int(middle)] == pytest.approx(min_lr_ratio + (1 - min_lr_ratio) / 2)
+    if decay == "cosine" and extra >= 4:
+        progress = 1 / extra
+        cosine = 0.5 * (1 + math.cos(math.pi * progress))
+        assert lrs[warmup + 1] == pytest.approx(min_lr_ratio + (1 - min_lr_ratio) * cosine)
+
+
+class RecordLearningRate(pl.Callback):
+    def __init__(self) -> None:
+        self.lrs: list[float] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.lrs.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+def test_trainer_steps_the_schedule_every_optimizer_step(tmp_path) -> None:
+    schedule = dict(warmup_fraction=0.25, decay="linear", min_lr_ratio=0.1)
+    model = TextClassifier(VOCAB, 2, lr=1e-2, checkpoint_monitor=None, **schedule, **TINY)
+    recorder = RecordLearningRate()
+    fit_trainer = trainer(tmp_path, max_epochs=2, callbacks=[recorder], limit_val_batches=0)
+    fit_trainer.fit(model, loader(KeywordDataset(64, 2, seed=1), batch_size=8))  # 8 steps an epoch, 16 in all
+    multiplier = dict(warmup_steps=4, total_steps=16, decay="linear", min_lr_ratio=0.1)
+    expected = [1e-2 * warmup_then_decay(s, **multiplier) for s in range(16)]
+    np.testing.assert_allclose(recorder.lrs, expected, rtol=1e-6)
+
+
+def test_weight_decay_skips_biases_and_layer_norms(tmp_path) -> None:
+    model = TextClassifier(VOCAB, 2, weight_decay=0.05, checkpoint_monitor=None, **TINY)
+    fit_trainer = trainer(tmp_path, max_steps=1, limit_val_batches=0)
+    fit_trainer.fit(model, loader(KeywordDataset(8, 2, seed=1)))
+    decayed, not_decayed = fit_trainer.optimizers[0].param_groups
+    assert decayed["weight_decay"] == 0.05 and not_decayed["weight_decay"] == 0.0
+    names = {id(p): name for name, p in model.named_parameters()}
+    matrices = {name for name, p in model.named_parameters() if p.ndim >= 2}
+    assert {names[id(p)] for p in decayed["params"]} == matrices
+    assert {names[id(p)] for p in not_decayed["params"]} == set(names.values()) - matrices
+    assert any("norm" in names[id(p)] for p in not_decayed["params"])
+    assert any("token_embedding" in names[id(p)] for p in decayed["params"])
+
+
+def test_unbounded_training_is_rejected_before_it_starts(tmp_path) -> None:
+    model = TextClassifier(VOCAB, 2, **TINY)
+    with pytest.raises(ValueError, match="max_epochs or trainer.max_steps"):
+        trainer(tmp_path, max_epochs=-1).fit(model, loader(KeywordDataset(16, 2, seed=1)))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Construction
+
+
+def test_hyperparameters_are_saved_for_reloading() -> None:
+    model = TextClassifier(VOCAB, 3, [5, 3, 1], loss="weighted_ce", focal_alpha=None, **TINY)
+    assert model.hparams.vocab_size == VOCAB and model.hparams.class_counts == [5, 3, 1]
+    assert model.hparams.d_model == 16 and model.hparams.loss == "weighted_ce"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(num_classes=3, class_counts=[1, 2]), "class_counts has 2 entries but num_classes is 3"),
+        (dict(loss="weighted_ce"), "needs class_counts"),
+        (dict(lr=0.0), "lr must be > 0"),
+        (dict(weight_decay=-1.0), "weight_decay"),
+        (dict(warmup_fraction=1.0), "warmup_fraction"),
+        (dict(decay="step"), "decay must be"),
+        (dict(min_lr_ratio=2.0), "min_lr_ratio"),
+        (dict(checkpoint_mode="best"), "checkpoint_mode"),
+        (dict(checkpoint_monitor="val/f1"), "not a logged validation metric"),
+        (dict(num_classes=3, checkpoint_monitor="val/pr_auc"), "not a logged validation metric"),
+        (dict(d_model=10, n_heads=4), "divisible by n_heads"),
+    ],
+)
+def test_bad_arguments_are_rejected_with_a_clear_error(kwargs: dict, message: str) -> None:
+    params = dict(vocab_size=VOCAB, num_classes=2, **TINY)
+    params.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        TextClassifier(**params)
