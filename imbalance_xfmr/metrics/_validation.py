@@ -333,10 +333,13 @@ def _direct_histogram(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarra
         return None
     y_true = y_true.view(np.uint8) if y_true.dtype.kind == "b" else y_true
     y_pred = y_pred.view(np.uint8) if y_pred.dtype.kind == "b" else y_pred
-    if min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= _MAX_DIRECT_LABEL:
+    high = max(y_true.max(), y_pred.max())
+    if high >= _MAX_DIRECT_LABEL or (y_true.dtype.kind == "i" and y_true.min() < 0) or (
+        y_pred.dtype.kind == "i" and y_pred.min() < 0
+    ):
         return None
-    width = int(max(y_true.max(), y_pred.max())) + 1
-    joint = y_true.astype(np.intp) * width
+    width = int(high) + 1
+    joint = np.multiply(y_true, width, dtype=np.intp)
     joint += y_pred
     return joint, width
 
