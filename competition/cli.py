@@ -28,8 +28,11 @@ from competition.config import FIXED_SECTIONS, PipelineConfig
 from competition.compare import CompareError, write_comparison
 from competition.data import Competition, CompetitionDataError, load_competition
 from competition.folds import load_or_make_folds
+from competition.predict import step_predict
 from competition.report import ReportError, write_report
 from competition.rundir import RunDir, RunFolderError, write_csv
+from competition.submit import step_submit
+from competition.train import step_train
 
 FOLDS_FILE = "folds.csv"
 BASELINE_OOF_FILE = "baseline_oof.csv"
@@ -100,10 +103,10 @@ def _not_implemented(step: str) -> Callable[[Context], None]:
 STEPS: dict[str, Callable[[Context], None]] = {
     "folds": step_folds,
     "baseline": step_baseline,
-    "train": _not_implemented("train"),
-    "predict": _not_implemented("predict"),
+    "train": step_train,
+    "predict": step_predict,
     "report": step_report,
-    "submit": _not_implemented("submit"),
+    "submit": step_submit,
 }
 
 HELP = {

@@ -54,12 +54,23 @@ class TransformerConfig:
         lightning_config: LightningCLI YAML the fold models start from (e.g. competition/configs/demo_binary.yaml).
         model: Overrides of that YAML's ``model`` section.
         trainer: Overrides of that YAML's ``trainer`` section.
+        data: Overrides of that YAML's ``data`` section (tokenizer, batch size, ``resampling``...); the pipeline
+            sets the files, columns and folds itself.
+        checkpoint: Which checkpoint of each fold predicts: the last epoch's, or the best epoch's by the model's
+            ``checkpoint_monitor`` (picked on the fold's own held-out rows, so its OOF scores flatter it a little).
+        num_threads: torch's intra-op threads while training and predicting; None keeps torch's default (one per
+            core). 1 is the default because these small models gain nothing from more, OpenMP's busy-waiting
+            threads slow a shared or loaded machine down many times over, and one thread makes the floating-point
+            sums, hence the outputs, independent of the machine's core count.
     """
 
     enabled: bool = True
     lightning_config: Optional[str] = None
     model: dict[str, Any] = field(default_factory=dict)
     trainer: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    checkpoint: Literal["last", "best"] = "last"
+    num_threads: Optional[int] = 1
 
 
 @dataclass
@@ -86,10 +97,14 @@ class ThresholdConfig:
 
     Args:
         metric: Competition metric the threshold (binary) or per-class adjustments (multiclass) maximise; a
-            metric name of imbalance_xfmr.metrics.
+            metric name of imbalance_xfmr.metrics: f1_macro or balanced_accuracy for any task; for binary tasks
+            also f1 (of the positive class), mcc, gmean or youden.
+        positive_class: Binary tasks: the class the threshold applies to, whose probability a one-column
+            probability submission holds; None: train's minority class.
     """
 
     metric: str = "f1_macro"
+    positive_class: Optional[str] = None
 
 
 @dataclass

@@ -1,0 +1,110 @@
+"""``submission.csv``: the chosen model's test predictions in exactly ``sample_submission.csv``'s format.
+
+Same columns in the same order, the same ids in the same order (taken from sample_submission itself), and either
+labels (from the model's tuned decision rule in ``decision.json``) or probabilities (one column per class named
+like the class, or, for a binary task with a single value column, the probability of the positive class). The
+frame is checked by :func:`competition.data.validate_submission` before it is written, atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from competition.config import PipelineConfig
+from competition.data import Competition, CompetitionDataError, validate_submission
+from competition.decision import (
+    MODEL_FILES,
+    DecisionError,
+    load_decisions,
+    positive_class,
+    predict_labels,
+    read_probabilities,
+)
+from competition.rundir import write_csv
+
+if TYPE_CHECKING:
+    from competition.cli import Context
+
+SUBMISSION_FILE = "submission.csv"
+
+
+def check_source(config: PipelineConfig) -> None:
+    """Raise :class:`DecisionError` when ``submission.source`` names a model the config does not make (checked
+    before training too, so that no fold is trained for nothing)."""
+    source = config.submission.source
+    needs = {"transformer": ["transformer"], "baseline": ["baseline"], "blend": ["transformer", "baseline"]}[source]
+    disabled = [name for name in needs if not getattr(config, name).enabled]
+    if disabled:
+        raise DecisionError(f"submission.source is {source!r}, but {' and '.join(disabled)} "
+                         f"{'is' if len(disabled) == 1 else 'are'} disabled ({disabled[0]}.enabled=false); enable it "
+                         "or choose another submission.source")
+
+
+def make_submission(competition: Competition, test_proba: np.ndarray, kind: str,
+                    rule: Mapping[str, Any] | None = None, positive: str | None = None) -> pd.DataFrame:
+    """The submission frame for test probabilities (n_test, C) in ``competition.classes`` order.
+
+    ``kind='labels'`` needs the decision ``rule``; ``kind='probabilities'`` with a single value column needs the
+    binary task's ``positive`` class. The frame is not validated here (see :func:`write_submission`).
+    """
+    sample = competition.sample_submission
+    id_column = competition.id_column
+    classes = competition.classes
+    submission = pd.DataFrame({id_column: sample[id_column].to_numpy(dtype=object)})
+    value_columns = [c for c in sample.columns if c != id_column]
+    if kind == "labels":
+        if rule is None:
+            raise ValueError("a label submission needs a decision rule")
+        submission[value_columns[0]] = predict_labels(test_proba, classes, rule)
+    elif len(value_columns) == 1:
+        if positive is None:
+            raise ValueError("a one-column probability submission needs the positive class")
+        submission[value_columns[0]] = test_proba[:, int(np.flatnonzero(classes == positive)[0])]
+    else:
+        for column in value_columns:
+            submission[column] = test_proba[:, int(np.flatnonzero(classes == column)[0])]
+    return submission
+
+
+def write_submission(path: Path, submission: pd.DataFrame, competition: Competition, kind: str) -> None:
+    """Validate ``submission`` against sample_submission.csv (:class:`CompetitionDataError` if it does not match),
+    then write it atomically to ``path``."""
+    validate_submission(submission, competition.sample_submission, competition.classes, kind,
+                        competition.id_column)
+    write_csv(path, submission)
+
+
+def submit(run_path: Path, competition: Competition, config: PipelineConfig,
+           log: Callable[[str], None] = print) -> Path:
+    """Write ``run_path/submission.csv`` from ``submission.source``'s test predictions; return its path."""
+    check_source(config)
+    source, kind = config.submission.source, config.submission.kind
+    test_file = run_path / MODEL_FILES[source][1]
+    if not test_file.is_file():
+        raise CompetitionDataError(f"{test_file} is missing, so there is nothing to submit from "
+                                   f"submission.source={source!r}; run the steps before submit (or `run`)")
+    test_proba, _ = read_probabilities(test_file, competition, "test")
+    binary = len(competition.classes) == 2
+    positive = positive_class(competition.classes, competition.train_labels,
+                              config.threshold.positive_class) if binary else None
+    rule = None
+    if kind == "labels":
+        rules = load_decisions(run_path, competition, config, log)
+        if source not in rules:
+            raise CompetitionDataError(f"{run_path}/decision.json has no rule for {source!r} (it has "
+                                       f"{sorted(rules)}); re-run the predict step")
+        rule = rules[source]
+    path = run_path / SUBMISSION_FILE
+    write_submission(path, make_submission(competition, test_proba, kind, rule, positive), competition, kind)
+    log(f"submit: wrote {path} ({kind} from {source}, {len(test_proba)} rows)")
+    return path
+
+
+def step_submit(ctx: Context) -> None:
+    """The ``submit`` step: :func:`submit` into the run folder."""
+    submit(ctx.run.path, ctx.competition, ctx.config, ctx.run.log)

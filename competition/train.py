@@ -1,0 +1,351 @@
+"""Train one Transformer per fold with the same Lightning code as ``imbalance-xfmr fit``.
+
+Each fold's DataModule, model and Trainer are built by :class:`imbalance_xfmr.cli.ImbalanceXfmrCLI` from the
+``transformer.lightning_config`` YAML (with ``transformer.data`` / ``.model`` / ``.trainer`` merged over it), so a
+fold model is exactly what ``imbalance-xfmr fit --config <that yaml> --data.fold_column fold --data.val_fold k``
+would train. What the pipeline sets on top:
+
+- The data: ``<run>/folds/train.csv`` (row, text, label, fold) and ``<run>/folds/test.csv`` (row, text), written
+  from the validated competition. Labels are stored as codes ``c0, c1, ...`` in the order of
+  ``Competition.classes`` and ids as row positions, because the DataModule reads CSVs with type inference: ``"007"``
+  or ``"10"`` would come back as numbers and sort differently from the competition's string classes.
+- Where things go: fold ``k``'s ``checkpoints/`` (``last.ckpt``, every epoch, and ``best-*.ckpt``, see
+  :func:`checkpoint_callbacks`), its predictions and ``done.json`` live in ``<run>/folds/fold_k/``; its logs,
+  ``config.yaml``, tokenizer and labels in ``<run>/folds/fold_k/logs/version_<attempt>/``.
+- Reproducibility: ``seed_everything`` is ``seed + k``; ``trainer.deterministic`` defaults to True; and
+  :class:`BatchSeed` reseeds torch before every training batch, so a fold resumed from ``last.ckpt`` after a kill
+  trains exactly as if it had never stopped (Lightning restores weights, optimizer and schedule, but not RNGs).
+- Resume: a fold whose ``done.json`` exists is skipped; otherwise training continues from its ``last.ckpt`` when
+  there is one. ``done.json`` is written (atomically) only after the fold's predictions are on disk.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pytorch_lightning as pl
+import torch
+import yaml
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+from competition.config import PipelineConfig
+from competition.data import Competition
+from competition.decision import check_metric
+from competition.predict import (
+    FOLD_OOF_FILE,
+    FOLD_TEST_FILE,
+    FOLDS_DIR,
+    fold_dir,
+    label_codes,
+    predict_with_checkpoint,
+    read_fold_predictions,
+)
+from competition.rundir import write_csv, write_json
+from competition.submit import check_source
+from imbalance_xfmr.cli import DEFAULT_SEED, PARSER_KWARGS, ImbalanceXfmrCLI
+from imbalance_xfmr.data import TextDataModule
+from imbalance_xfmr.metrics import f1_score
+from imbalance_xfmr.model.classifier import TextClassifier
+
+if TYPE_CHECKING:
+    from competition.cli import Context
+
+TRAIN_TABLE = "train.csv"
+TEST_TABLE = "test.csv"
+DONE_FILE = "done.json"
+FOLD_CONFIG_FILE = "lightning_config.json"
+CHECKPOINTS = "checkpoints"
+LAST_CHECKPOINT = "last.ckpt"
+# Column names of the fold tables the DataModule reads.
+ROW, TEXT, LABEL, FOLD = "row", "text", "label", "fold"
+
+
+class TrainingConfigError(ValueError):
+    """The transformer section cannot train fold models; the message says which key to change."""
+
+
+def write_fold_tables(run_path: Path, competition: Competition, fold: np.ndarray) -> tuple[Path, Path]:
+    """Write the tables the fold DataModules read (see the module docstring); return (train path, test path).
+
+    Rewritten on every call: the bytes depend only on the competition and the folds, so a rerun leaves them equal.
+    """
+    folder = run_path / FOLDS_DIR
+    folder.mkdir(exist_ok=True)
+    codes = np.asarray(label_codes(len(competition.classes)), dtype=object)
+    train = pd.DataFrame({ROW: np.arange(len(fold)), TEXT: competition.train_texts,
+                          LABEL: codes[np.searchsorted(competition.classes, competition.train_labels)], FOLD: fold})
+    test = pd.DataFrame({ROW: np.arange(len(competition.test)), TEXT: competition.test_texts})
+    paths = folder / TRAIN_TABLE, folder / TEST_TABLE
+    write_csv(paths[0], train)
+    write_csv(paths[1], test)
+    return paths
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in, recursively for nested dicts (neither argument is modified)."""
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def user_lightning_config(config: PipelineConfig) -> dict[str, Any]:
+    """The transformer YAML with ``transformer.data`` / ``.model`` / ``.trainer`` merged over it (and
+    ``trainer.deterministic`` defaulting to True): the part of a fold's config that the user chooses."""
+    section = config.transformer
+    if section.lightning_config is None:
+        raise TrainingConfigError("transformer.lightning_config is not set: point it at an `imbalance-xfmr fit` "
+                                  "YAML (e.g. competition/configs/demo_binary.yaml), or set transformer.enabled=false")
+    path = Path(section.lightning_config)
+    if not path.is_file():
+        raise TrainingConfigError(f"transformer.lightning_config {str(path)!r} is not a file (working directory "
+                                  f"{Path.cwd()}); give a path to an `imbalance-xfmr fit` YAML")
+    base = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    merged = _merge(base, {"data": section.data, "model": section.model, "trainer": section.trainer})
+    merged["trainer"].setdefault("deterministic", True)
+    return merged
+
+
+def lightning_config(config: PipelineConfig, k: int, tables: tuple[Path, Path], folder: Path) -> dict[str, Any]:
+    """The ``imbalance-xfmr`` config (as a dict) of fold ``k``: :func:`user_lightning_config` and the keys the
+    pipeline owns (data files and columns, fold, seed, output folder, logger)."""
+    train_table, test_table = tables
+    return _merge(user_lightning_config(config), {
+        "seed_everything": config.seed + k,
+        "data": {"train_path": str(train_table), "test_path": str(test_table), "id_column": ROW, "text_column": TEXT,
+                 "label_column": LABEL, "fold_column": FOLD, "val_fold": k, "predict_split": "test",
+                 "checkpoint_path": None},
+        "trainer": {"default_root_dir": str(folder),
+                    # logs/version_0, then version_1 after a resume...: each attempt keeps its own metrics.csv.
+                    "logger": {"class_path": "pytorch_lightning.loggers.CSVLogger",
+                               "init_args": {"save_dir": str(folder), "name": "logs"}}},
+        "prediction_writer": {"output_path": str(folder / FOLD_TEST_FILE)},
+    })
+
+
+def build_cli(args: dict[str, Any]) -> ImbalanceXfmrCLI:
+    """DataModule, model and Trainer of ``imbalance-xfmr fit`` for the config ``args``, without running anything."""
+    with warnings.catch_warnings():
+        # LightningCLI warns that sys.argv (here `python -m competition ...`) is ignored in favour of `args`: intended.
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        return ImbalanceXfmrCLI(
+            TextClassifier,
+            TextDataModule,
+            seed_everything_default=DEFAULT_SEED,
+            auto_configure_optimizers=False,  # as in imbalance_xfmr.cli.main: the model owns its optimizer
+            parser_kwargs=PARSER_KWARGS,
+            save_config_kwargs={"overwrite": True},  # a resumed fold rewrites the same config.yaml
+            args=args,
+            run=False,
+        )
+
+
+class BatchSeed(pl.Callback):
+    """Reseed torch from (seed, epoch, batch index) before every training batch.
+
+    Each batch's randomness (dropout) then depends on those three numbers only, so a fold resumed from an
+    epoch-end checkpoint trains the remaining epochs bit for bit as an uninterrupted run would (Lightning restores
+    weights, optimizer and schedule, not random states, and a resumed fit draws from the global generator in
+    other places, e.g. for its sanity-check DataLoader iterators).
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
+        state = np.random.SeedSequence([self.seed, trainer.current_epoch, batch_idx]).generate_state(1)
+        torch.manual_seed(int(state[0]))
+
+
+def checkpoint_callbacks(model: TextClassifier, folder: Path) -> list[ModelCheckpoint]:
+    """The fold's checkpoints in ``folder``: ``last.ckpt`` after every epoch, and the model's own best-epoch one.
+
+    The model's ``configure_callbacks`` ModelCheckpoint has ``save_last=True``, which in Lightning 2.6 rewrites
+    ``last.ckpt`` only when the monitored metric improves: resuming from it would restart at the best epoch, not
+    the last. So its best-epoch callback is taken over without ``save_last`` (the model then adds none at fit:
+    its hparams' ``checkpoint_monitor`` is cleared, which the fold checkpoints record) and a plain every-epoch
+    checkpoint writes ``last.ckpt``.
+    """
+    best = model.configure_callbacks()
+    for callback in best:
+        callback.save_last = False
+        callback.dirpath = str(folder)
+    model.hparams.checkpoint_monitor = None
+    every_epoch = ModelCheckpoint(dirpath=folder, filename=LAST_CHECKPOINT.removesuffix(".ckpt"), monitor=None,
+                                  save_top_k=1, enable_version_counter=False)
+    return [*best, every_epoch]
+
+
+@dataclass
+class FoldResult:
+    """One fold's line of the summary table (also saved as its ``done.json``)."""
+
+    fold: int
+    status: str  # "trained", "resumed" or "skipped" (done in an earlier invocation)
+    train_rows: int
+    valid_rows: int
+    epochs: int
+    seconds: float
+    oof_f1_macro: float
+    checkpoint: str
+
+
+def _checkpoint_to_predict(folder: Path, which: str) -> Path:
+    checkpoints = folder / CHECKPOINTS
+    if which == "last":
+        return checkpoints / LAST_CHECKPOINT
+    best = sorted(checkpoints.glob("best-*.ckpt"))
+    if len(best) != 1:
+        raise TrainingConfigError(f"{checkpoints} holds {len(best)} best-*.ckpt files, expected one (none when "
+                                  "model.checkpoint_monitor is null); set transformer.checkpoint=last, or delete "
+                                  "the fold folder to retrain it")
+    return best[0]
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads (None: leave the setting alone), then restore it."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def train_fold(config: PipelineConfig, competition: Competition, k: int, tables: tuple[Path, Path],
+               folder: Path) -> FoldResult:
+    """Fit fold ``k`` (resuming from its ``last.ckpt`` if there is one), predict its held-out rows and the test set
+    with the chosen checkpoint, and write ``done.json``."""
+    with torch_threads(config.transformer.num_threads):
+        return _train_fold(config, competition, k, tables, folder)
+
+
+def _train_fold(config: PipelineConfig, competition: Competition, k: int, tables: tuple[Path, Path],
+                folder: Path) -> FoldResult:
+    start = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    args = lightning_config(config, k, tables, folder)
+    cli = build_cli(args)
+    trainer = cli.trainer
+    # The pipeline owns checkpointing: the Trainer's default ModelCheckpoint (or one from the YAML) would write
+    # more files under logs/ that nothing reads.
+    trainer.callbacks = [callback for callback in trainer.callbacks if not isinstance(callback, ModelCheckpoint)]
+    trainer.callbacks.extend([*checkpoint_callbacks(cli.model, folder / CHECKPOINTS),
+                              BatchSeed(args["seed_everything"])])
+    last = folder / CHECKPOINTS / LAST_CHECKPOINT
+    resumed = last.is_file()
+    trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=str(last) if resumed else None, weights_only=True)
+
+    checkpoint = _checkpoint_to_predict(folder, config.transformer.checkpoint)
+    data_args = cli.config.data.as_dict()
+    for split, name in (("validation", FOLD_OOF_FILE), ("test", FOLD_TEST_FILE)):
+        predict_with_checkpoint(trainer, cli.model, data_args, checkpoint, split, folder / name)
+    oof = read_fold_predictions(folder / FOLD_OOF_FILE, len(competition.classes))
+    labels = pd.read_csv(tables[0], usecols=[ROW, LABEL], keep_default_na=False).set_index(ROW)[LABEL]
+    true_codes = np.searchsorted(label_codes(len(competition.classes)), labels.loc[oof.index].to_numpy())
+    result = FoldResult(
+        fold=k, status="resumed" if resumed else "trained", train_rows=len(labels) - len(oof), valid_rows=len(oof),
+        epochs=int(trainer.current_epoch), seconds=round(time.perf_counter() - start, 1),
+        oof_f1_macro=float(f1_score(true_codes, oof.to_numpy().argmax(axis=1), average="macro",
+                                    labels=np.arange(len(competition.classes)))),
+        checkpoint=str(checkpoint.relative_to(folder)))
+    write_json(folder / DONE_FILE, vars(result))
+    return result
+
+
+def check_fold_config(folder: Path, user_config: dict[str, Any]) -> None:
+    """Record ``user_config`` in the fold's ``lightning_config.json``, or check it equals the recorded one.
+
+    The run folder's manifest compares the transformer section of the pipeline config, which names the YAML
+    file; this catches an edit of the YAML itself, which would otherwise mix models of two configs in one run.
+    """
+    path = folder / FOLD_CONFIG_FILE
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(path, user_config)
+        return
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    if saved != user_config:
+        before, after = _flatten(saved), _flatten(user_config)
+        changed = [f"{key}: {before.get(key)!r} -> {after.get(key)!r}" for key in sorted(before.keys() | after.keys())
+                   if before.get(key) != after.get(key)]
+        raise TrainingConfigError(f"{folder} was trained with another transformer config ({path}): "
+                                  f"{'; '.join(changed)}. Use another --output, or --overwrite to start the run again")
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one dict with dotted keys."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def summary_table(results: Sequence[FoldResult]) -> str:
+    """The per-fold summary as a Markdown table (argmax macro-F1 on each fold's held-out rows)."""
+    lines = ["| fold | status | train rows | valid rows | epochs | seconds | OOF macro-F1 (argmax) | checkpoint |",
+             "|---:|---|---:|---:|---:|---:|---:|---|"]
+    lines += [f"| {r.fold} | {r.status} | {r.train_rows} | {r.valid_rows} | {r.epochs} | {r.seconds:.1f} | "
+              f"{r.oof_f1_macro:.4f} | {r.checkpoint} |" for r in results]
+    return "\n".join(lines)
+
+
+def train_folds(config: PipelineConfig, competition: Competition, run_path: Path, fold: np.ndarray,
+                log: Callable[[str], None]) -> list[FoldResult]:
+    """Train (or skip, or resume) every fold in turn; ``fold`` is folds.csv's fold of each train row (n_train,).
+
+    ``log`` gets an overall "fold k/K" line before each fold and the summary table at the end.
+    """
+    tables = write_fold_tables(run_path, competition, fold)
+    n_folds = int(fold.max()) + 1
+    user_config = json.loads(json.dumps(user_lightning_config(config), sort_keys=True))  # as saved in JSON
+    results = []
+    for k in range(n_folds):
+        folder = fold_dir(run_path, k)
+        check_fold_config(folder, user_config)
+        done = folder / DONE_FILE
+        if done.is_file():
+            result = FoldResult(**{**json.loads(done.read_text(encoding="utf-8")), "status": "skipped"})
+            log(f"transformer fold {k + 1}/{n_folds}: already trained ({done}), skipped")
+        else:
+            resuming = (folder / CHECKPOINTS / LAST_CHECKPOINT).is_file()
+            log(f"transformer fold {k + 1}/{n_folds}: {'resuming from last.ckpt' if resuming else 'training'} "
+                f"on {int((fold != k).sum())} rows, validating on {int((fold == k).sum())}")
+            result = train_fold(config, competition, k, tables, folder)
+            log(f"transformer fold {k + 1}/{n_folds}: done in {result.seconds:.1f} s, "
+                f"OOF macro-F1 (argmax) {result.oof_f1_macro:.4f}")
+        results.append(result)
+    log("transformer folds:\n" + summary_table(results))
+    return results
+
+
+def step_train(ctx: Context) -> None:
+    """The ``train`` step: :func:`train_folds` on the run's folds.csv (nothing when the Transformer is disabled)."""
+    from competition.cli import run_folds  # cli imports this module
+
+    config = ctx.config
+    if not config.transformer.enabled:
+        ctx.run.log("train: disabled (transformer.enabled=false)")
+        return
+    check_source(config)  # fail now rather than after the last fold
+    check_metric(config.threshold.metric, len(ctx.competition.classes))
+    train_folds(config, ctx.competition, ctx.run.path, run_folds(ctx), ctx.run.log)

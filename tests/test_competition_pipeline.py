@@ -1,0 +1,341 @@
+"""The competition pipeline's Transformer half: fold training, predictions, decision rules, blend, submission.
+
+End-to-end runs use the tiny configs (competition/configs/tiny_test*.yaml: two folds of a one-layer Transformer)
+on a 200-row subset of the binary demo; the decision and ensembling helpers are cross-checked against
+scikit-learn and NumPy on random inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import pytorch_lightning as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.stats import rankdata
+from sklearn.metrics import balanced_accuracy_score, matthews_corrcoef
+from sklearn.metrics import f1_score as sklearn_f1_score
+
+import competition.train
+from competition.cli import main
+from competition.config import PipelineConfig
+from competition.data import CompetitionDataError, load_competition
+from competition.decision import (
+    BLEND_WEIGHTS,
+    DecisionError,
+    binary_macro_f1_curve,
+    check_metric,
+    positive_class,
+    predict_labels,
+    tune_blend,
+    tune_rule,
+)
+from competition.predict import ensemble
+from competition.submit import check_source, make_submission, write_submission
+
+DEMO = Path("competition/demo/binary")
+CONFIG = "competition/configs/tiny_test_pipeline.yaml"
+REPRODUCIBLE = ("folds.csv", "oof.csv", "test.csv", "test_per_fold.csv", "baseline_oof.csv", "blend_oof.csv",
+                "blend_test.csv", "decision.json", "blend.json", "submission.csv")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """200 train rows of the binary demo (10% spam) and its first 60 test rows."""
+    folder = tmp_path_factory.mktemp("tiny_competition")
+    train, test, sample = (pd.read_csv(DEMO / name, dtype=str, keep_default_na=False)
+                           for name in ("train.csv", "test.csv", "sample_submission.csv"))
+    subset = pd.concat([train[train["label"] == "spam"].head(20), train[train["label"] == "ham"].head(180)])
+    subset.sort_index().to_csv(folder / "train.csv", index=False)
+    test.head(60).to_csv(folder / "test.csv", index=False)
+    sample.head(60).to_csv(folder / "sample_submission.csv", index=False)
+    return folder
+
+
+def run_pipeline(data_dir: Path, output: Path, command: str = "run", *extra: str) -> None:
+    main([command, "--config", CONFIG, "--data.dir", str(data_dir), "--output", str(output), *extra])
+
+
+@pytest.fixture(scope="module")
+def first_run(data_dir, tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("runs") / "first"
+    run_pipeline(data_dir, output)
+    return output
+
+
+# ------------------------------------------------------------------------------------------------- end to end
+
+
+def test_run_writes_predictions_decisions_submission_and_report(first_run, data_dir):
+    for name in (*REPRODUCIBLE, "baseline_test.csv", "manifest.json", "run.log"):
+        assert (first_run / name).stat().st_size > 0, name
+    for name in ("report.md", "report.html", "report.json"):
+        assert (first_run / "report" / name).stat().st_size > 0, name
+    folds = pd.read_csv(first_run / "folds.csv", dtype={"id": str})
+    for k in range(2):
+        fold = first_run / "folds" / f"fold_{k}"
+        assert (fold / "checkpoints" / "last.ckpt").is_file()
+        assert {path.parent for path in fold.rglob("*.ckpt")} == {fold / "checkpoints"}
+        assert json.loads((fold / "done.json").read_text())["valid_rows"] == int((folds["fold"] == k).sum())
+
+    train = pd.read_csv(data_dir / "train.csv", dtype=str, keep_default_na=False)
+    oof = pd.read_csv(first_run / "oof.csv", dtype={"id": str, "label": str})
+    assert list(oof.columns) == ["id", "fold", "label", "proba_ham", "proba_spam"]
+    assert (oof["id"] == train["id"]).all() and (oof["label"] == train["label"]).all()
+    assert (oof["fold"] == folds["fold"]).all()
+    np.testing.assert_allclose(oof[["proba_ham", "proba_spam"]].sum(axis=1), 1.0, atol=1e-6)
+
+    per_fold = pd.read_csv(first_run / "test_per_fold.csv", dtype={"id": str})
+    test = pd.read_csv(first_run / "test.csv", dtype={"id": str})
+    mean = per_fold.groupby("id", sort=False)[["proba_ham", "proba_spam"]].mean()
+    np.testing.assert_allclose(test[["proba_ham", "proba_spam"]].to_numpy(), mean.loc[test["id"]].to_numpy())
+
+    decisions = json.loads((first_run / "decision.json").read_text())
+    assert set(decisions) == {"transformer", "baseline", "blend"}
+    assert all(rule["metric"] == "f1_macro" and rule["positive_class"] == "spam" for rule in decisions.values())
+    blend = json.loads((first_run / "blend.json").read_text())
+    assert blend["score"] == max(blend["scores"]) >= max(decisions["baseline"]["score"], 0)
+
+    sample = pd.read_csv(data_dir / "sample_submission.csv", dtype=str, keep_default_na=False)
+    submission = pd.read_csv(first_run / "submission.csv", dtype=str, keep_default_na=False)
+    assert list(submission.columns) == list(sample.columns) and (submission["id"] == sample["id"]).all()
+    # The submission is the blend's test probabilities under the blend's tuned threshold.
+    blend_test = pd.read_csv(first_run / "blend_test.csv", dtype={"id": str})
+    expected = np.where(blend_test["proba_spam"] >= decisions["blend"]["threshold"], "spam", "ham")
+    assert (submission["label"].to_numpy() == expected).all()
+
+
+def test_rerun_into_another_folder_is_byte_identical(first_run, data_dir, tmp_path):
+    run_pipeline(data_dir, tmp_path / "second")
+    for name in REPRODUCIBLE:
+        assert (tmp_path / "second" / name).read_bytes() == (first_run / name).read_bytes(), name
+
+
+class SimulatedKill(Exception):
+    pass
+
+
+class KillAtSecondEpoch(pl.Callback):
+    """Stands for a kill during fold 1's second epoch, after the first epoch's last.ckpt was written."""
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == 1:
+            raise SimulatedKill
+
+
+def test_killed_run_skips_finished_folds_and_resumes_the_interrupted_one(first_run, data_dir, tmp_path,
+                                                                         monkeypatch):
+    build_cli = competition.train.build_cli
+
+    def build_cli_killing_fold_1(args):
+        cli = build_cli(args)
+        if args["data"]["val_fold"] == 1:
+            cli.trainer.callbacks.append(KillAtSecondEpoch())
+        return cli
+
+    output = tmp_path / "killed"
+    with monkeypatch.context() as patch:
+        patch.setattr(competition.train, "build_cli", build_cli_killing_fold_1)
+        with pytest.raises(SimulatedKill):
+            run_pipeline(data_dir, output)
+    fold_0, fold_1 = output / "folds" / "fold_0", output / "folds" / "fold_1"
+    assert (fold_0 / "done.json").is_file() and not (fold_1 / "done.json").exists()
+    assert (fold_1 / "checkpoints" / "last.ckpt").is_file() and not (output / "oof.csv").exists()
+    fold_0_done = (fold_0 / "done.json").read_bytes()
+
+    run_pipeline(data_dir, output)
+    assert (fold_0 / "done.json").read_bytes() == fold_0_done  # skipped, not retrained
+    assert json.loads((fold_1 / "done.json").read_text())["status"] == "resumed"
+    assert "transformer fold 1/2: already trained" in (output / "run.log").read_text()
+    # Per-epoch reseeding makes the resumed fold train exactly like the uninterrupted one.
+    for name in REPRODUCIBLE:
+        assert (output / name).read_bytes() == (first_run / name).read_bytes(), name
+
+
+def test_steps_rerun_on_a_finished_run_without_retraining(first_run, data_dir, tmp_path):
+    run = tmp_path / "moved"
+    shutil.copytree(first_run, run)
+    done = (run / "folds" / "fold_0" / "done.json").read_bytes()
+    run_pipeline(data_dir, run, "train")
+    run_pipeline(data_dir, run, "submit")
+    assert (run / "folds" / "fold_0" / "done.json").read_bytes() == done
+    assert (run / "submission.csv").read_bytes() == (first_run / "submission.csv").read_bytes()
+    # Another metric is a re-submit, not a retrain: the rules are tuned again from the OOF files.
+    run_pipeline(data_dir, run, "submit", "--threshold.metric", "mcc", "--submission.source", "transformer")
+    assert all(rule["metric"] == "mcc" for rule in json.loads((run / "decision.json").read_text()).values())
+    assert (run / "folds" / "fold_0" / "done.json").read_bytes() == done
+
+
+def test_a_fold_refuses_to_continue_under_an_edited_transformer_yaml(tmp_path):
+    config = {"model": {"d_model": 16, "lr": 0.003}, "trainer": {"max_epochs": 2}}
+    competition.train.check_fold_config(tmp_path / "fold_0", config)
+    competition.train.check_fold_config(tmp_path / "fold_0", config)  # same config: fine
+    edited = {"model": {"d_model": 32, "lr": 0.003}, "trainer": {"max_epochs": 2, "max_steps": 5}}
+    with pytest.raises(competition.train.TrainingConfigError,
+                       match=r"model.d_model: 16 -> 32; trainer.max_steps: None -> 5"):
+        competition.train.check_fold_config(tmp_path / "fold_0", edited)
+
+
+# ------------------------------------------------------------------------------------------------- submission
+
+
+@pytest.fixture(scope="module")
+def tiny(data_dir):
+    return load_competition(data_dir)
+
+
+def _labels_submission(tiny):
+    proba = np.tile([0.7, 0.3], (len(tiny.test), 1))
+    rule = {"kind": "threshold", "positive_class": "spam", "threshold": 0.5}
+    return make_submission(tiny, proba, "labels", rule)
+
+
+def test_a_valid_label_submission_is_written(tiny, tmp_path):
+    write_submission(tmp_path / "submission.csv", _labels_submission(tiny), tiny, "labels")
+    written = pd.read_csv(tmp_path / "submission.csv", dtype=str)
+    assert written.equals(tiny.sample_submission.assign(label="ham"))
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda s: s[["label", "id"]], "columns"),
+    (lambda s: s.rename(columns={"label": "target"}), "columns"),
+    (lambda s: s.iloc[::-1].reset_index(drop=True), "another order"),
+    (lambda s: s.iloc[:-1], "missing from the submission"),
+    (lambda s: s.assign(id=s["id"].where(s.index != 0, "unknown")), "not in sample_submission"),
+    (lambda s: s.assign(label=s["label"].where(s.index != 3, "eggs")), "not classes"),
+    (lambda s: s.assign(label=s["label"].where(s.index != 3, None)), "missing value"),
+])
+def test_each_invalid_submission_is_refused_and_not_written(tiny, tmp_path, spoil, message):
+    with pytest.raises(CompetitionDataError, match=message):
+        write_submission(tmp_path / "submission.csv", spoil(_labels_submission(tiny)), tiny, "labels")
+    assert not (tmp_path / "submission.csv").exists()
+
+
+def test_probability_submissions_follow_sample_submission(data_dir, tmp_path):
+    folder = tmp_path / "competition"
+    folder.mkdir()
+    for name in ("train.csv", "test.csv"):
+        (folder / name).write_bytes((data_dir / name).read_bytes())
+    sample = pd.read_csv(data_dir / "sample_submission.csv", dtype=str)
+    proba = np.random.default_rng(0).dirichlet([1, 1], size=len(sample))
+    # One value column: the positive class's probability.
+    sample.assign(label="0.5").to_csv(folder / "sample_submission.csv", index=False)
+    one_column = load_competition(folder, submission_kind="probabilities")
+    submission = make_submission(one_column, proba, "probabilities", positive="spam")
+    np.testing.assert_array_equal(submission["label"], proba[:, 1])
+    write_submission(folder / "submission.csv", submission, one_column, "probabilities")
+    # One column per class, in sample_submission's column order (not the classes' order).
+    sample[["id"]].assign(spam="0.5", ham="0.5").to_csv(folder / "sample_submission.csv", index=False)
+    per_class = load_competition(folder, submission_kind="probabilities")
+    submission = make_submission(per_class, proba, "probabilities")
+    assert list(submission.columns) == ["id", "spam", "ham"]
+    np.testing.assert_array_equal(submission[["spam", "ham"]].to_numpy(), proba[:, ::-1])
+    with pytest.raises(CompetitionDataError, match="not probabilities"):
+        write_submission(folder / "submission.csv", submission.assign(spam=1.5), per_class, "probabilities")
+
+
+def test_a_source_the_config_does_not_make_is_refused_before_training(data_dir):
+    config = PipelineConfig(data=None, output="unused")
+    config.baseline.enabled = False
+    with pytest.raises(ValueError, match="baseline is disabled"):
+        check_source(config)
+    config.submission.source = "transformer"
+    check_source(config)
+
+
+# ---------------------------------------------------------------------------------------------------- decision
+
+
+@settings(max_examples=40)
+@given(arrays(np.float64, st.integers(2, 40), elements=st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0])),
+       st.data())
+def test_binary_macro_f1_curve_matches_sklearn_at_every_threshold(scores, data):
+    is_positive = np.array(data.draw(st.lists(st.booleans(), min_size=len(scores), max_size=len(scores))))
+    thresholds, curve = binary_macro_f1_curve(is_positive, scores)
+    np.testing.assert_array_equal(thresholds, np.unique(scores))
+    expected = [sklearn_f1_score(is_positive, scores >= t, average="macro", labels=[False, True], zero_division=0)
+                for t in thresholds]
+    np.testing.assert_allclose(curve, expected, atol=1e-12)
+
+
+@settings(max_examples=30)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["f1_macro", "mcc", "balanced_accuracy", "f1"]))
+def test_tuned_threshold_is_the_best_over_all_observed_scores(seed, metric):
+    rng = np.random.default_rng(seed)
+    labels = np.where(rng.random(60) < 0.2, "spam", "ham").astype(object)
+    labels[:2] = ["ham", "spam"]
+    p_spam = np.clip(0.3 * (labels == "spam") + rng.random(60) * 0.7, 0, 1)
+    classes = np.array(["ham", "spam"], dtype=object)
+    rule = tune_rule(labels, np.column_stack([1 - p_spam, p_spam]), classes, metric, "spam")
+    score = {"f1_macro": lambda y, p: sklearn_f1_score(y, p, average="macro"),
+             "f1": lambda y, p: sklearn_f1_score(y, p, pos_label="spam", zero_division=0),
+             "mcc": matthews_corrcoef, "balanced_accuracy": balanced_accuracy_score}[metric]
+    predicted = predict_labels(np.column_stack([1 - p_spam, p_spam]), classes, rule)
+    assert score(labels, predicted) == pytest.approx(rule["score"], abs=1e-12)
+    best = max(score(labels, np.where(p_spam >= t, "spam", "ham")) for t in np.unique(p_spam))
+    assert rule["score"] == pytest.approx(best, abs=1e-12)
+
+
+def test_multiclass_rules_are_class_offsets_never_worse_than_argmax():
+    rng = np.random.default_rng(0)
+    classes = np.array(["a", "b", "c"], dtype=object)
+    labels = classes[rng.choice(3, size=300, p=[0.7, 0.25, 0.05])]
+    proba = rng.dirichlet([1, 1, 1], size=300) * 0.5 + 0.5 * (labels[:, None] == classes[None, :])
+    proba /= proba.sum(axis=1, keepdims=True)
+    rule = tune_rule(labels, proba, classes, "f1_macro")
+    assert rule["kind"] == "class_offsets" and len(rule["offsets"]) == 3
+    argmax_score = sklearn_f1_score(labels, classes[proba.argmax(axis=1)], average="macro")
+    assert rule["score"] == pytest.approx(sklearn_f1_score(labels, predict_labels(proba, classes, rule),
+                                                           average="macro"))
+    assert rule["score"] >= argmax_score
+    with pytest.raises(DecisionError, match="cannot be tuned for this 3-class task"):
+        check_metric("mcc", 3)
+
+
+def test_blend_weight_is_the_best_of_the_grid():
+    rng = np.random.default_rng(1)
+    classes = np.array(["ham", "spam"], dtype=object)
+    labels = np.where(rng.random(200) < 0.15, "spam", "ham").astype(object)
+    truth = (labels == "spam").astype(float)
+    good, noise = 0.6 * truth + 0.4 * rng.random(200), rng.random(200)
+    blend = tune_blend(labels, np.column_stack([1 - good, good]), np.column_stack([1 - noise, noise]), classes,
+                       "f1_macro", "spam")
+    assert blend["weights"] == BLEND_WEIGHTS.tolist() and len(blend["scores"]) == 21
+    assert blend["score"] == max(blend["scores"]) == 1.0 and blend["weight"] > 0.5
+    assert blend["rule"]["score"] == blend["score"]
+
+
+def test_positive_class_is_the_minority_unless_configured():
+    classes = np.array(["0", "1"], dtype=object)
+    assert positive_class(classes, np.array(["0", "0", "1"], dtype=object), None) == "1"
+    assert positive_class(classes, np.array(["0", "1", "1"], dtype=object), None) == "0"
+    assert positive_class(classes, np.array(["0", "1", "1"], dtype=object), "1") == "1"
+    with pytest.raises(DecisionError, match="not a class"):
+        positive_class(classes, np.array(["0", "1"], dtype=object), "spam")
+
+
+# ---------------------------------------------------------------------------------------------------- ensemble
+
+
+@settings(max_examples=30)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.integers(2, 30), st.integers(2, 4))
+def test_fold_ensembles(seed, n_folds, n_rows, n_classes):
+    rng = np.random.default_rng(seed)
+    per_fold = rng.dirichlet(np.ones(n_classes), size=(n_folds, n_rows))
+    np.testing.assert_allclose(ensemble(per_fold, "mean"), per_fold.mean(axis=0))
+    ranked = ensemble(per_fold, "rank")
+    assert ranked.shape == (n_rows, n_classes)
+    np.testing.assert_allclose(ranked.sum(axis=1), 1.0)
+    if n_classes == 2:
+        # Each row's positive probability orders the rows like their mean rank over folds.
+        mean_rank = rankdata(per_fold[:, :, 1], axis=1).mean(axis=0)
+        order = np.argsort(mean_rank, kind="stable")
+        assert (np.diff(ranked[order, 1]) >= -1e-12).all()
+    with pytest.raises(ValueError, match="'mean' or 'rank'"):
+        ensemble(per_fold, "median")
