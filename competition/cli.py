@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -24,39 +23,20 @@ import numpy as np
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, Namespace
 
 from competition.baseline import cross_fit_baseline, probability_frame
+from competition.compare import write_comparison
 from competition.config import FIXED_SECTIONS, PipelineConfig
-from competition.compare import CompareError, write_comparison
-from competition.data import Competition, CompetitionDataError, load_competition
-from competition.folds import load_or_make_folds
+from competition.context import Context
+from competition.data import load_competition
+from competition.errors import PipelineError
+from competition.folds import FOLDS_FILE, run_folds
 from competition.predict import step_predict
-from competition.report import ReportError, write_report
-from competition.rundir import RunDir, RunFolderError, write_csv
+from competition.report import write_report
+from competition.rundir import RunDir, write_csv
 from competition.submit import step_submit
 from competition.train import step_train
 
-FOLDS_FILE = "folds.csv"
 BASELINE_OOF_FILE = "baseline_oof.csv"
 BASELINE_TEST_FILE = "baseline_test.csv"
-
-
-@dataclass
-class Context:
-    """What every step works on: the config, the validated competition and the open run folder."""
-
-    config: PipelineConfig
-    competition: Competition
-    run: RunDir
-
-    def path(self, name: str) -> Path:
-        return self.run.path / name
-
-
-def run_folds(ctx: Context) -> np.ndarray:
-    """The fold of each train row, shape (n_train,) int64, from the run's folds.csv (made on first use)."""
-    cfg = ctx.config.folds
-    seed = ctx.config.seed if cfg.seed is None else cfg.seed
-    return load_or_make_folds(ctx.path(FOLDS_FILE), ctx.competition, cfg.n_splits, seed,
-                              cfg.group_column)["fold"].to_numpy()
 
 
 def step_folds(ctx: Context) -> None:
@@ -79,11 +59,9 @@ def step_baseline(ctx: Context) -> None:
     fold = run_folds(ctx)
     result = cross_fit_baseline(competition.train_texts, competition.train_labels, competition.test_texts, fold,
                                 ctx.config.baseline, progress=ctx.run.log)
-    train_ids = competition.train[competition.id_column].to_numpy(dtype=object)
-    test_ids = competition.test[competition.id_column].to_numpy(dtype=object)
-    write_csv(ctx.path(BASELINE_OOF_FILE), probability_frame(train_ids, result.oof, result.classes, fold=fold,
-                                                             label=competition.train_labels))
-    write_csv(ctx.path(BASELINE_TEST_FILE), probability_frame(test_ids, result.test, result.classes))
+    write_csv(ctx.path(BASELINE_OOF_FILE), probability_frame(competition.train_ids, result.oof, result.classes,
+                                                             fold=fold, label=competition.train_labels))
+    write_csv(ctx.path(BASELINE_TEST_FILE), probability_frame(competition.test_ids, result.test, result.classes))
     ctx.run.log(f"baseline: wrote {BASELINE_OOF_FILE} and {BASELINE_TEST_FILE}")
 
 
@@ -91,13 +69,6 @@ def step_report(ctx: Context) -> None:
     """Write the report (Markdown, HTML, JSON, PNGs) from the predictions already in the run folder."""
     folder = write_report(ctx.run, ctx.competition, ctx.config)
     ctx.run.log(f"report: wrote {folder / 'report.md'}, report.html and report.json")
-
-
-def _not_implemented(step: str) -> Callable[[Context], None]:
-    def step_function(ctx: Context) -> None:
-        raise NotImplementedError(f"the {step!r} step is not implemented yet")
-    step_function.__doc__ = f"The {step} step (not implemented yet)."
-    return step_function
 
 
 STEPS: dict[str, Callable[[Context], None]] = {
@@ -172,9 +143,6 @@ def main(argv: list[str] | None = None) -> None:
             steps = list(STEPS) if command == "run" else [command]
             for step in steps:
                 STEPS[step](ctx)
-    except (CompetitionDataError, RunFolderError, ReportError, CompareError) as err:
+    except PipelineError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from err
-    except NotImplementedError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(1) from err

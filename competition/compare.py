@@ -19,14 +19,16 @@ from typing import Any
 
 import yaml
 
+from competition.decision import MODEL_FILES
 from competition.document import Block, Heading, Paragraph, Table, to_html, to_markdown
-from competition.report import METRICS, MODEL_FILES, REPORT_DIR
+from competition.errors import PipelineError
+from competition.report import METRICS, REPORT_DIR
 from competition.rundir import MANIFEST, PROJECT_ROOT, write_json, write_text
 
 IGNORED_KEYS = ("output",)  # differs between any two runs and says nothing about them
 
 
-class CompareError(RuntimeError):
+class CompareError(PipelineError):
     """A run folder has no readable report, or the output folder cannot take the comparison."""
 
 

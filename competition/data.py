@@ -17,12 +17,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from competition.errors import PipelineError
+
 SubmissionKind = Literal["labels", "probabilities"]
 FILES = ("train.csv", "test.csv", "sample_submission.csv")
 SHOWN = 5  # how many offending values an error message lists
 
 
-class CompetitionDataError(ValueError):
+class CompetitionDataError(PipelineError):
     """The competition data or a submission is unusable; the message says why and what to fix."""
 
 
@@ -47,6 +49,16 @@ class Competition:
     def files(self) -> dict[str, Path]:
         """The three CSVs by name, for hashing into the run manifest."""
         return {name: self.dir / name for name in FILES}
+
+    @property
+    def train_ids(self) -> np.ndarray:
+        """Shape (n_train,), dtype object (str), in train.csv order."""
+        return self.train[self.id_column].to_numpy(dtype=object)
+
+    @property
+    def test_ids(self) -> np.ndarray:
+        """Shape (n_test,), dtype object (str), in test.csv order (= sample_submission order)."""
+        return self.test[self.id_column].to_numpy(dtype=object)
 
     @property
     def train_texts(self) -> np.ndarray:

@@ -3,8 +3,8 @@
 A rule turns an (n, C) probability matrix into labels:
 
 - binary tasks: ``{"kind": "threshold", "positive_class": c, "threshold": t, "metric": m, "score": s}``, predict c
-  when P(c) >= t; t is tuned by :func:`imbalance_xfmr.metrics.tune_threshold` (or, for macro-F1, which it does not
-  offer, by :func:`binary_macro_f1_curve` over the same candidates: every distinct score);
+  when P(c) >= t; t is tuned by :func:`imbalance_xfmr.metrics.tune_threshold` over every distinct score (the largest
+  of the best thresholds on a tie);
 - multiclass tasks: ``{"kind": "class_offsets", "offsets": [...], "metric": m, "score": s}``, predict
   ``argmax(log P + offsets)``, tuned by :func:`imbalance_xfmr.metrics.tune_class_offsets`.
 
@@ -29,6 +29,7 @@ import pandas as pd
 from competition.baseline import probability_frame
 from competition.config import PipelineConfig
 from competition.data import Competition, compare_ids
+from competition.errors import PipelineError
 from competition.rundir import write_csv, write_json
 from imbalance_xfmr.metrics import apply_class_offsets, tune_class_offsets, tune_threshold
 
@@ -45,7 +46,7 @@ MODEL_FILES = {
 }
 
 
-class DecisionError(ValueError):
+class DecisionError(PipelineError):
     """A decision rule, the blend or the submitted model cannot be had as configured; the message says what to
     change."""
 
@@ -90,29 +91,6 @@ def positive_class(classes: np.ndarray, labels: np.ndarray, configured: str | No
     return str(classes[len(classes) - 1 - int(np.argmin(counts[::-1]))])
 
 
-def binary_macro_f1_curve(is_positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Macro-F1 (mean of both classes' F1) of the rule ``score >= t`` at every distinct score ``t``.
-
-    ``is_positive`` bool (n,), ``scores`` float (n,). Returns (thresholds increasing (m,), macro-F1 (m,)); equals
-    ``f1_score(y, scores >= t, average='macro')`` of scikit-learn, with 0 for an undefined F1 (zero_division=0).
-    """
-    thresholds = np.unique(scores)
-    sorted_all = np.sort(scores)
-    sorted_positive = np.sort(scores[is_positive])
-    n, positives = len(scores), len(sorted_positive)
-    predicted = n - np.searchsorted(sorted_all, thresholds, side="left")  # rows with score >= t
-    tp = positives - np.searchsorted(sorted_positive, thresholds, side="left")
-    fp = predicted - tp
-    fn = positives - tp
-    tn = n - positives - fp
-
-    def f1(hits: np.ndarray, misses: np.ndarray) -> np.ndarray:
-        denominator = 2 * hits + misses
-        return np.divide(2 * hits, denominator, out=np.zeros(len(hits)), where=denominator > 0)
-
-    return thresholds, (f1(tp, fp + fn) + f1(tn, fp + fn)) / 2
-
-
 def tune_rule(labels: np.ndarray, proba: np.ndarray, classes: np.ndarray, metric: str,
               positive: str | None = None) -> dict[str, Any]:
     """The decision rule (see the module docstring) maximising ``metric`` on (``labels`` (n,), ``proba`` (n, C)),
@@ -121,24 +99,21 @@ def tune_rule(labels: np.ndarray, proba: np.ndarray, classes: np.ndarray, metric
     labels = np.asarray(labels, dtype=object)
     if len(classes) == 2:
         column = int(np.flatnonzero(classes == positive)[0])
-        is_positive, scores = labels == positive, proba[:, column]
-        if metric == "f1_macro":
-            thresholds, curve = binary_macro_f1_curve(is_positive, scores)
-            best = len(curve) - 1 - int(np.argmax(curve[::-1]))  # the largest threshold among the best
-            threshold, score = float(thresholds[best]), float(curve[best])
-        else:
-            result = tune_threshold(is_positive.astype(np.int64), scores, metric=metric)
-            threshold, score = result.threshold, result.score
-        return {"kind": "threshold", "positive_class": str(positive), "threshold": threshold, "metric": metric,
-                "score": score}
+        result = tune_threshold((labels == positive).astype(np.int64), proba[:, column], metric=metric)
+        return {"kind": "threshold", "positive_class": str(positive), "threshold": result.threshold,
+                "metric": metric, "score": result.score}
     codes = np.searchsorted(classes, labels)
     result = tune_class_offsets(codes, proba, metric=metric, labels=np.arange(len(classes)))
     return {"kind": "class_offsets", "offsets": [float(v) for v in result.offsets], "metric": metric,
             "score": float(result.score)}
 
 
-def predict_labels(proba: np.ndarray, classes: np.ndarray, rule: Mapping[str, Any]) -> np.ndarray:
-    """Labels (n,) object from probabilities (n, C) under a rule of :func:`tune_rule`."""
+def predict_labels(proba: np.ndarray, classes: np.ndarray, rule: Mapping[str, Any] | None) -> np.ndarray:
+    """Labels (n,) object from probabilities (n, C), columns in ``classes`` order, under a rule of :func:`tune_rule`
+    (None: the argmax, the first class on ties). A threshold rule predicts its positive class when that class's
+    probability is >= the threshold."""
+    if rule is None:
+        return classes[np.argmax(proba, axis=1)]
     if rule["kind"] == "threshold":
         column = int(np.flatnonzero(classes == rule["positive_class"])[0])
         return np.where(proba[:, column] >= rule["threshold"], classes[column], classes[1 - column])
@@ -182,13 +157,12 @@ def decide(run_path: Path, competition: Competition, config: PipelineConfig,
         blend = tune_blend(labels, oof["transformer"], oof["baseline"], classes, metric, positive)
         w = blend["weight"]
         rules["blend"] = blend["rule"]
-        train_ids = competition.train[competition.id_column].to_numpy(dtype=object)
-        test_ids = competition.test[competition.id_column].to_numpy(dtype=object)
         blend_oof_file, blend_test_file = MODEL_FILES["blend"]
         write_csv(run_path / blend_oof_file, probability_frame(
-            train_ids, w * oof["transformer"] + (1 - w) * oof["baseline"], classes, fold=folds, label=labels))
+            competition.train_ids, w * oof["transformer"] + (1 - w) * oof["baseline"], classes, fold=folds,
+            label=labels))
         write_csv(run_path / blend_test_file, probability_frame(
-            test_ids, w * test["transformer"] + (1 - w) * test["baseline"], classes))
+            competition.test_ids, w * test["transformer"] + (1 - w) * test["baseline"], classes))
         write_json(run_path / BLEND_FILE, blend)
         log(f"blend: transformer weight {w:.2f}, OOF {metric} {blend['score']:.4f}")
     write_json(run_path / DECISION_FILE, rules)

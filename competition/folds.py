@@ -14,8 +14,12 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from competition.context import Context
 from competition.data import Competition, CompetitionDataError, compare_ids, is_missing
+from competition.errors import PipelineError
 from competition.rundir import write_csv
+
+FOLDS_FILE = "folds.csv"
 
 
 def make_folds(competition: Competition, n_splits: int = 5, seed: int = 0,
@@ -28,7 +32,7 @@ def make_folds(competition: Competition, n_splits: int = 5, seed: int = 0,
     train = competition.train
     labels = competition.train_labels
     if not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
-        raise ValueError(f"folds.n_splits must be an integer of at least 2, got {n_splits!r}")
+        raise PipelineError(f"folds.n_splits must be an integer of at least 2, got {n_splits!r}")
     classes, counts = np.unique(labels, return_counts=True)
     if counts.min() < n_splits:
         rare = ", ".join(f"{c!r} ({n})" for c, n in zip(classes, counts) if n < n_splits)
@@ -51,7 +55,7 @@ def make_folds(competition: Competition, n_splits: int = 5, seed: int = 0,
     fold = np.empty(len(train), dtype=np.int64)
     for k, (_, valid) in enumerate(splitter.split(np.zeros(len(train)), labels, groups)):
         fold[valid] = k
-    return pd.DataFrame({"id": train[competition.id_column].to_numpy(dtype=object), "fold": fold})
+    return pd.DataFrame({"id": competition.train_ids, "fold": fold})
 
 
 def read_folds(path: str | Path, competition: Competition, n_splits: int) -> pd.DataFrame:
@@ -85,3 +89,11 @@ def load_or_make_folds(path: str | Path, competition: Competition, n_splits: int
     folds = make_folds(competition, n_splits, seed, group_column)
     write_csv(path, folds)
     return folds
+
+
+def run_folds(ctx: Context) -> np.ndarray:
+    """The fold of each train row, shape (n_train,) int64, from the run's folds.csv (made on first use)."""
+    cfg = ctx.config.folds
+    seed = ctx.config.seed if cfg.seed is None else cfg.seed
+    return load_or_make_folds(ctx.path(FOLDS_FILE), ctx.competition, cfg.n_splits, seed,
+                              cfg.group_column)["fold"].to_numpy()

@@ -13,7 +13,7 @@ called by the training step). :func:`gather_predictions` then assembles, in the 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,13 +21,13 @@ import pytorch_lightning as pl
 from scipy.stats import rankdata
 
 from competition.baseline import probability_frame
+from competition.context import Context
 from competition.data import Competition
 from competition.decision import MODEL_FILES, decide
+from competition.errors import PipelineError
+from competition.folds import run_folds
 from competition.rundir import write_csv
 from imbalance_xfmr.data import ProbabilityWriter, TextDataModule
-
-if TYPE_CHECKING:
-    from competition.cli import Context
 
 FOLDS_DIR = "folds"
 FOLD_OOF_FILE = "predictions_oof.csv"
@@ -36,7 +36,7 @@ OOF_FILE, TEST_FILE = MODEL_FILES["transformer"]
 TEST_PER_FOLD_FILE = "test_per_fold.csv"
 
 
-class PredictionError(RuntimeError):
+class PredictionError(PipelineError):
     """Fold predictions are missing or do not fit the competition; the message says which step to re-run."""
 
 
@@ -133,8 +133,7 @@ def gather_predictions(run_path: Path, competition: Competition, fold: np.ndarra
         test_per_fold[k] = test.to_numpy()
     test = ensemble(test_per_fold, method)
     classes = competition.classes
-    train_ids = competition.train[competition.id_column].to_numpy(dtype=object)
-    test_ids = competition.test[competition.id_column].to_numpy(dtype=object)
+    train_ids, test_ids = competition.train_ids, competition.test_ids
     write_csv(run_path / OOF_FILE, probability_frame(train_ids, oof, classes, fold=fold,
                                                      label=competition.train_labels))
     write_csv(run_path / TEST_PER_FOLD_FILE, probability_frame(
@@ -147,8 +146,6 @@ def gather_predictions(run_path: Path, competition: Competition, fold: np.ndarra
 def step_predict(ctx: Context) -> None:
     """The ``predict`` step: assemble the fold models' predictions (when the Transformer is enabled), then tune
     every model's decision rule and the blend (:func:`competition.decision.decide`)."""
-    from competition.cli import run_folds  # cli imports this module
-
     if ctx.config.transformer.enabled:
         gather_predictions(ctx.run.path, ctx.competition, run_folds(ctx), ctx.config.submission.ensembling)
         ctx.run.log(f"predict: wrote {OOF_FILE}, {TEST_FILE} ({ctx.config.submission.ensembling} of the folds) and "

@@ -32,9 +32,12 @@ import pandas as pd
 from competition import plots
 from competition.config import PipelineConfig
 from competition.data import Competition, compare_ids
+from competition.decision import DECISION_FILE, MODEL_FILES, predict_labels
 from competition.document import Block, Heading, Image, Paragraph, Table, to_html, to_markdown
+from competition.errors import PipelineError
 from competition.rundir import RunDir, write_bytes, write_json, write_text
 from imbalance_xfmr.metrics import (
+    average_precision_score,
     balanced_accuracy_score,
     classification_report,
     classification_report_imbalanced,
@@ -42,10 +45,8 @@ from imbalance_xfmr.metrics import (
     f1_score,
     geometric_mean_score,
     matthews_corrcoef,
-    report_to_markdown,
-    apply_class_offsets,
-    average_precision_score,
     precision_recall_curve,
+    report_to_markdown,
     roc_auc_score,
     roc_curve,
     tune_threshold,
@@ -53,13 +54,6 @@ from imbalance_xfmr.metrics import (
 from imbalance_xfmr.metrics._threshold import BINARY_METRICS
 
 REPORT_DIR = "report"
-DECISION_FILE = "decision.json"
-# model name -> (out-of-fold file, test file), in the order the report shows them.
-MODEL_FILES = {
-    "transformer": ("oof.csv", "test.csv"),
-    "baseline": ("baseline_oof.csv", "baseline_test.csv"),
-    "blend": ("blend_oof.csv", "blend_test.csv"),
-}
 # The scores of every table, in column order, with their display names.
 METRICS = {
     "macro_f1": "macro-F1",
@@ -74,7 +68,7 @@ METRICS = {
 THRESHOLD_PLOT_METRICS = ("f1", "mcc", "balanced_accuracy")
 
 
-class ReportError(RuntimeError):
+class ReportError(PipelineError):
     """The run folder holds nothing to report on, or a prediction or decision file does not fit the data."""
 
 
@@ -159,17 +153,6 @@ def load_decisions(run_path: Path, default_model: str, classes: np.ndarray) -> d
 
 
 # ---------------------------------------------------------------------------------------------------- scoring
-
-
-def predict_labels(proba: np.ndarray, classes: np.ndarray, rule: Mapping[str, Any] | None) -> np.ndarray:
-    """Labels, shape (n,) object, from (n, C) probabilities under a decision rule (None: argmax, first class on
-    ties). A threshold rule predicts its positive class when that class's probability is >= the threshold."""
-    if rule is None:
-        return classes[np.argmax(proba, axis=1)]
-    if rule["kind"] == "threshold":
-        positive = int(np.flatnonzero(classes == rule["positive_class"])[0])
-        return np.where(proba[:, positive] >= rule["threshold"], classes[positive], classes[1 - positive])
-    return classes[apply_class_offsets(proba, np.asarray(rule["offsets"], dtype=np.float64))]
 
 
 def describe_rule(rule: Mapping[str, Any] | None) -> str:
@@ -335,8 +318,8 @@ def _threshold_figure(model: ModelPredictions, competition: Competition, rule: M
     else:
         # Without a rule the labels are the argmax: for two classes, P(positive) above one half (ties aside).
         chosen, chosen_label = 0.5, "in use: argmax (0.5)"
-    display = {"f1": f"F1 ({positive})", "f1_macro": "macro-F1", "fbeta": f"F-beta ({positive})", "balanced_accuracy": "balanced accuracy",
-               "mcc": "MCC", "gmean": "G-mean", "youden": "Youden's J"}
+    display = {"f1": f"F1 ({positive})", "f1_macro": "macro-F1", "fbeta": f"F-beta ({positive})",
+               "balanced_accuracy": "balanced accuracy", "mcc": "MCC", "gmean": "G-mean", "youden": "Youden's J"}
     thresholds = results[names[0]].thresholds
     png = plots.threshold_curves(thresholds, {display[n]: results[n].scores for n in names}, chosen, chosen_label,
                                  f"{model.name}: OOF metrics against the threshold", f"threshold on P({positive})")

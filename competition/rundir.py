@@ -28,6 +28,8 @@ from typing import IO, Any
 
 import pandas as pd
 
+from competition.errors import PipelineError
+
 MANIFEST = "manifest.json"
 LOG = "run.log"
 # Distribution names whose versions the manifest records (python is added from the interpreter).
@@ -36,7 +38,7 @@ PACKAGES = ("torch", "pytorch-lightning", "scikit-learn", "imbalanced-learn", "n
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-class RunFolderError(RuntimeError):
+class RunFolderError(PipelineError):
     """The run folder cannot be used as asked; the message says why and which flag or folder to use instead."""
 
 

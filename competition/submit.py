@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from competition.config import PipelineConfig
+from competition.context import Context
 from competition.data import Competition, CompetitionDataError, validate_submission
 from competition.decision import (
     MODEL_FILES,
@@ -26,9 +27,6 @@ from competition.decision import (
     read_probabilities,
 )
 from competition.rundir import write_csv
-
-if TYPE_CHECKING:
-    from competition.cli import Context
 
 SUBMISSION_FILE = "submission.csv"
 

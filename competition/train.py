@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,8 +39,11 @@ import yaml
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from competition.config import PipelineConfig
+from competition.context import Context
 from competition.data import Competition
 from competition.decision import check_metric
+from competition.errors import PipelineError
+from competition.folds import run_folds
 from competition.predict import (
     FOLD_OOF_FILE,
     FOLD_TEST_FILE,
@@ -52,13 +55,9 @@ from competition.predict import (
 )
 from competition.rundir import write_csv, write_json
 from competition.submit import check_source
-from imbalance_xfmr.cli import DEFAULT_SEED, PARSER_KWARGS, ImbalanceXfmrCLI
-from imbalance_xfmr.data import TextDataModule
+from imbalance_xfmr.cli import ImbalanceXfmrCLI, make_cli
 from imbalance_xfmr.metrics import f1_score
-from imbalance_xfmr.model.classifier import TextClassifier
-
-if TYPE_CHECKING:
-    from competition.cli import Context
+from imbalance_xfmr.model.classifier import TextClassifier, every_epoch_checkpoint
 
 TRAIN_TABLE = "train.csv"
 TEST_TABLE = "test.csv"
@@ -70,7 +69,7 @@ LAST_CHECKPOINT = "last.ckpt"
 ROW, TEXT, LABEL, FOLD = "row", "text", "label", "fold"
 
 
-class TrainingConfigError(ValueError):
+class TrainingConfigError(PipelineError):
     """The transformer section cannot train fold models; the message says which key to change."""
 
 
@@ -141,16 +140,8 @@ def build_cli(args: dict[str, Any]) -> ImbalanceXfmrCLI:
     with warnings.catch_warnings():
         # LightningCLI warns that sys.argv (here `python -m competition ...`) is ignored in favour of `args`: intended.
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-        return ImbalanceXfmrCLI(
-            TextClassifier,
-            TextDataModule,
-            seed_everything_default=DEFAULT_SEED,
-            auto_configure_optimizers=False,  # as in imbalance_xfmr.cli.main: the model owns its optimizer
-            parser_kwargs=PARSER_KWARGS,
-            save_config_kwargs={"overwrite": True},  # a resumed fold rewrites the same config.yaml
-            args=args,
-            run=False,
-        )
+        # A resumed fold rewrites the same config.yaml.
+        return make_cli(args, run=False, save_config_kwargs={"overwrite": True})
 
 
 class BatchSeed(pl.Callback):
@@ -172,22 +163,18 @@ class BatchSeed(pl.Callback):
 
 
 def checkpoint_callbacks(model: TextClassifier, folder: Path) -> list[ModelCheckpoint]:
-    """The fold's checkpoints in ``folder``: ``last.ckpt`` after every epoch, and the model's own best-epoch one.
+    """The model's checkpoints (``last.ckpt`` every epoch and, with a ``checkpoint_monitor``, the best epoch's
+    ``best-*.ckpt``: see :meth:`TextClassifier.configure_callbacks`) written to ``folder``, where a resumed attempt
+    finds them, instead of the logger's per-attempt folder.
 
-    The model's ``configure_callbacks`` ModelCheckpoint has ``save_last=True``, which in Lightning 2.6 rewrites
-    ``last.ckpt`` only when the monitored metric improves: resuming from it would restart at the best epoch, not
-    the last. So its best-epoch callback is taken over without ``save_last`` (the model then adds none at fit:
-    its hparams' ``checkpoint_monitor`` is cleared, which the fold checkpoints record) and a plain every-epoch
-    checkpoint writes ``last.ckpt``.
+    The Trainer holds them from now on: the model's ``checkpoint_monitor`` is cleared (which the fold checkpoints
+    record) so that ``fit`` does not replace them with fresh ones from ``configure_callbacks``.
     """
-    best = model.configure_callbacks()
-    for callback in best:
-        callback.save_last = False
+    callbacks = model.configure_callbacks() or [every_epoch_checkpoint()]
+    for callback in callbacks:
         callback.dirpath = str(folder)
     model.hparams.checkpoint_monitor = None
-    every_epoch = ModelCheckpoint(dirpath=folder, filename=LAST_CHECKPOINT.removesuffix(".ckpt"), monitor=None,
-                                  save_top_k=1, enable_version_counter=False)
-    return [*best, every_epoch]
+    return callbacks
 
 
 @dataclass
@@ -340,8 +327,6 @@ def train_folds(config: PipelineConfig, competition: Competition, run_path: Path
 
 def step_train(ctx: Context) -> None:
     """The ``train`` step: :func:`train_folds` on the run's folds.csv (nothing when the Transformer is disabled)."""
-    from competition.cli import run_folds  # cli imports this module
-
     config = ctx.config
     if not config.transformer.enabled:
         ctx.run.log("train: disabled (transformer.enabled=false)")

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 from jsonargparse import Namespace
-from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.cli import ArgsType, LightningArgumentParser, LightningCLI
 from pytorch_lightning.utilities import rank_zero_info
 
 from imbalance_xfmr.data import ProbabilityWriter, TextDataModule
@@ -73,16 +74,26 @@ class ImbalanceXfmrCLI(LightningCLI):
         return self.config[subcommand] if subcommand else self.config
 
 
-def main(args: list[str] | None = None) -> None:
-    """Entry point of the ``imbalance-xfmr`` console script (``args`` replaces ``sys.argv[1:]``, for tests)."""
-    ImbalanceXfmrCLI(
+def make_cli(args: ArgsType = None, run: bool = True,
+             save_config_kwargs: dict[str, Any] | None = None) -> ImbalanceXfmrCLI:
+    """The ``imbalance-xfmr`` CLI over ``args`` (None: ``sys.argv[1:]``); ``run=False`` builds the DataModule,
+    model and Trainer of the config without running a subcommand (``args`` then holds no subcommand).
+    ``save_config_kwargs`` go to Lightning's ``SaveConfigCallback`` (e.g. ``{"overwrite": True}``)."""
+    return ImbalanceXfmrCLI(
         TextClassifier,
         TextDataModule,
         seed_everything_default=DEFAULT_SEED,
         auto_configure_optimizers=False,  # TextClassifier.configure_optimizers owns AdamW and its schedule
         parser_kwargs=PARSER_KWARGS,
+        save_config_kwargs=save_config_kwargs,
         args=args,
+        run=run,
     )
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of the ``imbalance-xfmr`` console script (``args`` replaces ``sys.argv[1:]``, for tests)."""
+    make_cli(args)
 
 
 if __name__ == "__main__":

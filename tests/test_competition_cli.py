@@ -75,6 +75,24 @@ def test_bad_data_is_rejected_before_the_run_folder_exists(data_dir, tmp_path, c
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("step, extra, message", [
+    # TrainingConfigError (competition.train)
+    ("train", ["--transformer.lightning_config", "missing.yaml"], "transformer.lightning_config 'missing.yaml' is not"),
+    # DecisionError (competition.decision), checked before any fold trains
+    ("train", ["--threshold.metric", "accuracy"], "threshold.metric 'accuracy' cannot be tuned"),
+    # PredictionError (competition.predict): nothing was trained
+    ("predict", [], "predictions_oof.csv is missing"),
+    # folds.n_splits below 2
+    ("folds", ["--folds.n_splits", "1"], "folds.n_splits must be an integer of at least 2"),
+])
+def test_pipeline_errors_are_reported_without_a_traceback(data_dir, tmp_path, capsys, step, extra, message):
+    with pytest.raises(SystemExit) as info:
+        main([step, "--data.dir", str(data_dir), "--output", str(tmp_path / "run"), *extra])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
 def test_config_file_and_overrides(data_dir, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(f"data:\n  dir: {data_dir}\noutput: {tmp_path / 'run'}\nfolds:\n  n_splits: 4\n")

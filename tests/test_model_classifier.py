@@ -125,10 +125,11 @@ def test_best_checkpoint_follows_the_monitor_and_reloads(tmp_path) -> None:
     fit_trainer = trainer(tmp_path, max_epochs=3)
     fit_trainer.fit(model, loader(train), loader(val))
 
-    checkpoint = fit_trainer.checkpoint_callback
-    assert checkpoint.monitor == "val/loss" and checkpoint.mode == "min"
-    assert checkpoint.best_model_path.endswith(".ckpt") and checkpoint.last_model_path.endswith("last.ckpt")
-    restored = TextClassifier.load_from_checkpoint(checkpoint.last_model_path)
+    best, last = fit_trainer.checkpoint_callbacks
+    assert best is fit_trainer.checkpoint_callback  # what Lightning's ckpt_path="best" reads
+    assert best.monitor == "val/loss" and best.mode == "min" and best.best_model_path.endswith(".ckpt")
+    assert last.monitor is None and last.best_model_path == str(tmp_path / "checkpoints" / "last.ckpt")
+    restored = TextClassifier.load_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt")
     assert restored.hparams.class_counts == counts_of(train, 2) and restored.hparams.loss == "ce"
     batch = collate([val[i] for i in range(8)])
     model.eval()
@@ -136,9 +137,31 @@ def test_best_checkpoint_follows_the_monitor_and_reloads(tmp_path) -> None:
         torch.testing.assert_close(restored.predict_step(batch, 0), model.predict_step(batch, 0))
 
 
+def test_last_checkpoint_holds_the_final_epoch_even_when_the_monitored_metric_got_worse(tmp_path) -> None:
+    pl.seed_everything(0, verbose=False)
+    train, val = KeywordDataset(64, 2, seed=1), KeywordDataset(24, 2, seed=2)
+    # "max" of the loss: as training lowers it, every epoch after the first is worse by the monitor.
+    model = TextClassifier(VOCAB, 2, counts_of(train, 2), checkpoint_monitor="val/loss", checkpoint_mode="max",
+                           lr=3e-3, **TINY)
+    epochs = 3
+    fit_trainer = trainer(tmp_path, max_epochs=epochs)
+    fit_trainer.fit(model, loader(train), loader(val))
+
+    best = fit_trainer.checkpoint_callback
+    assert fit_trainer.callback_metrics["val/loss"] < best.best_model_score  # the last epoch was not the best
+    assert torch.load(best.best_model_path, weights_only=False)["epoch"] < epochs - 1
+    saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    assert saved["epoch"] == epochs - 1 and saved["global_step"] == fit_trainer.global_step
+    final = model.state_dict()
+    assert saved["state_dict"].keys() == final.keys()
+    for name, value in final.items():
+        torch.testing.assert_close(saved["state_dict"][name], value, rtol=0, atol=0)
+
+
 def test_checkpoint_mode_defaults_to_max_for_scores_and_can_be_switched_off() -> None:
-    (callback,) = TextClassifier(VOCAB, 2, checkpoint_monitor="val/pr_auc", **TINY).configure_callbacks()
-    assert callback.monitor == "val/pr_auc" and callback.mode == "max"
+    best, last = TextClassifier(VOCAB, 2, checkpoint_monitor="val/pr_auc", **TINY).configure_callbacks()
+    assert best.monitor == "val/pr_auc" and best.mode == "max"
+    assert last.monitor is None and last.filename == "last" and not last.save_last
     assert TextClassifier(VOCAB, 2, checkpoint_monitor=None, **TINY).configure_callbacks() == []
 
 

@@ -75,8 +75,8 @@ class TextClassifier(pl.LightningModule):
         decay: ``"cosine"`` or ``"linear"`` decay after the warmup, stepped every optimizer step.
         min_lr_ratio: final learning rate as a fraction of ``lr``.
         checkpoint_monitor: logged metric that picks the best checkpoint (e.g. ``"val/f1_macro"``,
-            ``"val/balanced_accuracy"``, ``"val/pr_auc"``, ``"val/loss"``); None leaves checkpointing to the
-            Trainer's own callbacks.
+            ``"val/balanced_accuracy"``, ``"val/pr_auc"``, ``"val/loss"``), also writing ``last.ckpt`` every
+            epoch (see :meth:`configure_callbacks`); None leaves checkpointing to the Trainer's own callbacks.
         checkpoint_mode: ``"max"`` or ``"min"``; None means ``"min"`` for losses and ``"max"`` otherwise.
     """
 
@@ -254,23 +254,33 @@ class TextClassifier(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def configure_callbacks(self) -> list[pl.Callback]:
-        """The best epoch by ``checkpoint_monitor`` as ``best-<epoch>-<step>.ckpt``, replacing the Trainer's own
-        ``ModelCheckpoint`` callbacks.
+        """Two checkpoints in the same folder, replacing the Trainer's own ``ModelCheckpoint`` callbacks: the best
+        epoch by ``checkpoint_monitor`` as ``best-<epoch>-<step>.ckpt``, and :func:`every_epoch_checkpoint`'s
+        ``last.ckpt``, the one to resume from.
 
-        It also writes ``last.ckpt``, with Lightning 2.6's meaning of ``save_last=True``: a copy made whenever
-        a best checkpoint is saved (and at the end of training if none was), so it can lag behind the final
-        epoch; runs that must resume from the final epoch add their own every-epoch checkpoint.
+        Not ``ModelCheckpoint(save_last=True)``: in Lightning 2.6 that rewrites ``last.ckpt`` only when a new
+        best is saved, so after the monitored metric got worse it would hold the best epoch, not the last.
         """
         monitor = self.hparams.checkpoint_monitor
         if monitor is None:
             return []
         mode = self.hparams.checkpoint_mode or ("min" if monitor.endswith("loss") else "max")
-        checkpoint = ModelCheckpoint(
+        best = ModelCheckpoint(
             monitor=monitor,
             mode=mode,
             filename="best-{epoch}-{step}",
             auto_insert_metric_name=False,
             save_top_k=1,
-            save_last=True,
         )
-        return [checkpoint]
+        return [best, every_epoch_checkpoint()]
+
+
+def every_epoch_checkpoint() -> ModelCheckpoint:
+    """``last.ckpt``, overwritten at the end of every epoch whatever the metrics did, in the Trainer's usual
+    ``checkpoints/`` folder (unless ``dirpath`` is set on it)."""
+    return ModelCheckpoint(
+        filename=ModelCheckpoint.CHECKPOINT_NAME_LAST,
+        monitor=None,
+        save_top_k=1,
+        enable_version_counter=False,  # overwrite last.ckpt instead of writing last-v1.ckpt beside it
+    )
