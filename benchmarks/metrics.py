@@ -2,6 +2,7 @@
 
     python benchmarks/metrics.py                 # 10,000,000 samples, 5 classes (about a minute)
     python benchmarks/metrics.py --n 1000000     # smaller
+    python benchmarks/metrics.py --only ranking  # or: classification
 
 Each case runs ours and the reference on the same synthetic labels, checks that the results agree, and
 reports the best of ``--repeat`` wall-clock times. Ranking cases (binary scores) come from
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import imbalance_xfmr.metrics as ours  # noqa: E402
+import ranking_bench  # noqa: E402
 from metrics_reference import assert_same_value  # noqa: E402
 
 Case = tuple[str, Callable[[], Any], Callable[[], Any]]
@@ -90,15 +92,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000_000, help="samples per case (default 10,000,000)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per function; the best is kept")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=["classification", "ranking"], default=None,
+                        help="run one group of cases (default: both)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print(f"n = {args.n:,}; numpy {np.__version__}; best of {args.repeat}")
-    cases = classification_cases(args.n, rng)
-    try:
-        import ranking_bench
-    except ImportError:
-        print("(benchmarks/ranking_bench.py not found: ranking cases skipped)")
-    else:
+    cases = [] if args.only == "ranking" else classification_cases(args.n, rng)
+    if args.only != "classification":
         cases += ranking_bench.cases(args.n, rng)
     run(cases, args.repeat)
 

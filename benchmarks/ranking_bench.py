@@ -1,18 +1,11 @@
-"""Time the ranking metrics and threshold tuning of imbalance_xfmr.metrics against scikit-learn, same run.
+"""Benchmark cases for the ranking metrics and threshold tuning, against scikit-learn.
 
-    python benchmarks/ranking_bench.py               # 10,000,000 binary samples (a few minutes on 2 cores)
-    python benchmarks/ranking_bench.py --n 1000000
-
-``cases(n, rng)`` is imported by ``benchmarks/metrics.py``; run alone, this prints the best of ``--repeat``
-wall-clock times of ours and the reference, the speed-up, and whether the results agree.
+``cases(n, rng)`` is run by ``benchmarks/metrics.py`` (``python benchmarks/metrics.py --only ranking``).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,8 +14,8 @@ import sklearn.metrics as skm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imbalance_xfmr.metrics import _ranking as ours  # noqa: E402
-from imbalance_xfmr.metrics._threshold import tune_threshold  # noqa: E402
+import imbalance_xfmr.metrics as ours  # noqa: E402
+from imbalance_xfmr.metrics import tune_threshold  # noqa: E402
 
 Case = tuple[str, Callable[[], Any], Callable[[], Any]]
 
@@ -68,40 +61,3 @@ def cases(n: int, rng: np.random.Generator) -> list[Case]:
          lambda: (lambda r: (r.threshold, r.score))(tune_threshold(y_true, y_score, metric="f1")),
          lambda: _reference_best_f1_threshold(y_true, y_score)),
     ]
-
-
-def _best_time(func: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
-def _same(ours_result: Any, ref_result: Any) -> bool:
-    if isinstance(ref_result, tuple):
-        return len(ours_result) == len(ref_result) and all(map(_same, ours_result, ref_result))
-    a, b = np.asarray(ours_result, dtype=np.float64), np.asarray(ref_result, dtype=np.float64)
-    return a.shape == b.shape and np.allclose(a, b, rtol=1e-12, atol=1e-14, equal_nan=True)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10_000_000, help="binary samples (default 10,000,000)")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per function; the best is kept")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    print(f"n = {args.n:,}; numpy {np.__version__}; best of {args.repeat}")
-    print(f"{'case':<40} {'ours (s)':>10} {'sklearn (s)':>12} {'speed-up':>9}  same result")
-    for name, our_func, ref_func in cases(args.n, np.random.default_rng(args.seed)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            our_time, our_result = _best_time(our_func, args.repeat)
-            ref_time, ref_result = _best_time(ref_func, args.repeat)
-        same = "yes" if _same(our_result, ref_result) else "NO"
-        print(f"{name:<40} {our_time:>10.4f} {ref_time:>12.4f} {ref_time / our_time:>8.1f}x  {same}", flush=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -173,6 +173,18 @@ def _counts_at_group_ends(positive: np.ndarray, scores: np.ndarray) -> tuple[np.
 # ---------------------------------------------------------------------------------------- binary core: metrics
 
 
+def binary_counts_at_thresholds(
+    y_true: Any, y_score: Any, pos_label: Any, sample_weight: Any, float_only: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate binary ``(y_true, y_score, sample_weight)`` and return the (weighted) false and true positive
+    counts at each distinct score, decreasing thresholds (the shared first step of the curves and the tuner)."""
+    positive = _binary_target(y_true, pos_label)
+    scores = _check_1d(_check_scores(y_score, "y_score", float_only=float_only), "y_score")
+    check_consistent_length(positive, scores)
+    weights = _float_weights(sample_weight, positive.shape[0])
+    return _counts_at_thresholds(positive, scores, weights)
+
+
 def _area_under_roc(fps: np.ndarray, tps: np.ndarray, max_fpr: float | None) -> np.ndarray:
     """Trapezoidal area under (fpr, tpr) along the last axis, McClish-standardised partial AUC when ``max_fpr``.
 
@@ -314,11 +326,7 @@ def roc_curve(
         Decreasing distinct scores, preceded by ``inf``.
     """
     check_option("roc_curve", "drop_intermediate", drop_intermediate, [True, False])
-    positive = _binary_target(y_true, pos_label)
-    scores = _check_1d(_check_scores(y_score, "y_score"), "y_score")
-    check_consistent_length(positive, scores)
-    weights = _float_weights(sample_weight, positive.shape[0])
-    fps, tps, thresholds = _counts_at_thresholds(positive, scores, weights)
+    fps, tps, thresholds = binary_counts_at_thresholds(y_true, y_score, pos_label, sample_weight)
     if drop_intermediate and fps.shape[0] > 2:
         corner = (np.diff(fps, 2) != 0) | (np.diff(tps, 2) != 0)
         keep = np.concatenate(([True], corner, [True]))
@@ -355,11 +363,7 @@ def precision_recall_curve(
         Increasing distinct scores, in y_score's dtype.
     """
     check_option("precision_recall_curve", "drop_intermediate", drop_intermediate, [True, False])
-    positive = _binary_target(y_true, pos_label)
-    scores = _check_1d(_check_scores(y_score, "y_score"), "y_score")
-    check_consistent_length(positive, scores)
-    weights = _float_weights(sample_weight, positive.shape[0])
-    fps, tps, thresholds = _counts_at_thresholds(positive, scores, weights)
+    fps, tps, thresholds = binary_counts_at_thresholds(y_true, y_score, pos_label, sample_weight)
     if drop_intermediate and fps.shape[0] > 2:
         recall_changes = (np.diff(tps[:-1]) != 0) | (np.diff(tps[1:]) != 0)
         keep = np.concatenate(([True], recall_changes, [True]))

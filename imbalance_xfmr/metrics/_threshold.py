@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._ranking import _binary_target, _check_1d, _check_scores, _counts_at_thresholds, _float_weights
+from ._ranking import _check_1d, _check_scores, _float_weights, binary_counts_at_thresholds
 from ._validation import unique_labels
 from ._validation import check_consistent_length, check_option, to_array
 
@@ -146,11 +146,7 @@ def tune_threshold(
     check_option("tune_threshold", "metric", metric, list(BINARY_METRICS))
     if isinstance(beta, bool) or not isinstance(beta, (int, float, np.number)) or not beta > 0:
         raise ValueError(f"beta must be a positive number; got {beta!r}.")
-    positive = _binary_target(y_true, pos_label)
-    scores = _check_1d(_check_scores(y_score, "y_score", float_only=True), "y_score")
-    check_consistent_length(positive, scores)
-    weights = _float_weights(sample_weight, positive.shape[0])
-    fp, tp, thresholds = _counts_at_thresholds(positive, scores, weights)
+    fp, tp, thresholds = binary_counts_at_thresholds(y_true, y_score, pos_label, sample_weight, float_only=True)
     positives, negatives = tp[-1], fp[-1]
     if positives <= 0 or negatives <= 0:
         raise ValueError(
