@@ -64,6 +64,7 @@ def predict_with_checkpoint(trainer: pl.Trainer, model: pl.LightningModule, data
         raise PredictionError(f"the fold Trainer has {len(writers)} ProbabilityWriter callbacks, expected one (the "
                               "imbalance-xfmr CLI adds it)")
     writers[0].output_path = str(output)
+    writers[0].overwrite = True  # the run folder (RunDir) decides what may be replaced, not the callback
     datamodule = TextDataModule(**{**data_args, "predict_split": split, "checkpoint_path": str(checkpoint)})
     trainer.predict(model, datamodule=datamodule, ckpt_path=str(checkpoint), weights_only=True,
                     return_predictions=False)

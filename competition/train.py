@@ -131,7 +131,7 @@ def lightning_config(config: PipelineConfig, k: int, tables: tuple[Path, Path], 
                     # logs/version_0, then version_1 after a resume...: each attempt keeps its own metrics.csv.
                     "logger": {"class_path": "pytorch_lightning.loggers.CSVLogger",
                                "init_args": {"save_dir": str(folder), "name": "logs"}}},
-        "prediction_writer": {"output_path": str(folder / FOLD_TEST_FILE)},
+        "prediction_writer": {"output_path": str(folder / FOLD_TEST_FILE), "overwrite": True},
     })
 
 

@@ -69,6 +69,13 @@ def test_fit_then_validate_test_and_predict_from_the_checkpoint(data):
     predict_config = yaml.safe_load((data / "lightning_logs" / "version_1" / "config.yaml").read_text())
     assert predict_config["data"]["checkpoint_path"] == str(checkpoint)
 
+    # A second predict to the same file stops instead of silently replacing the first run's predictions.
+    before = output.read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite"):
+        main(["predict", *data_args(data), *QUIET_TRAINER, f"--trainer.default_root_dir={data / 'again'}",
+              f"--ckpt_path={checkpoint}", f"--prediction_writer.output_path={output}"])
+    assert output.read_bytes() == before
+
     for subcommand in ("validate", "test"):
         main([subcommand, *data_args(data, train="moved.csv"), *QUIET_TRAINER, f"--trainer.default_root_dir={data}",
               f"--ckpt_path={checkpoint}"])

@@ -24,12 +24,16 @@ class ProbabilityWriter(BasePredictionWriter):
     Parameters
     ----------
     output_path : str
-        Where the CSV goes; its folder is created if needed. An existing file is replaced.
+        Where the CSV goes; its folder is created if needed.
+    overwrite : bool
+        Replace an existing file at ``output_path``. Off by default, so a second ``predict`` never silently
+        destroys an earlier run's predictions: it stops before predicting instead.
     """
 
-    def __init__(self, output_path: str = "predictions.csv") -> None:
+    def __init__(self, output_path: str = "predictions.csv", overwrite: bool = False) -> None:
         super().__init__(write_interval="batch")
         self.output_path = output_path
+        self.overwrite = overwrite
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "predict":
@@ -42,6 +46,11 @@ class ProbabilityWriter(BasePredictionWriter):
         datamodule = trainer.datamodule
         if not all(hasattr(datamodule, name) for name in ("predict_ids", "classes", "id_column")):
             raise TypeError("ProbabilityWriter needs a TextDataModule (ids and class names) to write predictions.")
+        if Path(self.output_path).exists() and not self.overwrite:
+            raise FileExistsError(
+                f"{self.output_path} already exists and would be overwritten; choose another "
+                "--prediction_writer.output_path, or pass --prediction_writer.overwrite true to replace it."
+            )
 
     def on_predict_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._indices: list[torch.Tensor] = []
