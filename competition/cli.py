@@ -93,16 +93,17 @@ HELP = {
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="python -m competition", description=__doc__.splitlines()[0])
+    # No prefix abbreviations: a typo such as --folds.n_split must be an error, not a guess.
+    parser = ArgumentParser(prog="python -m competition", description=__doc__.splitlines()[0], allow_abbrev=False)
     subcommands = parser.add_subcommands(dest="command")
     for name in ["run", *STEPS]:
-        sub = ArgumentParser(description=HELP[name])
+        sub = ArgumentParser(description=HELP[name], allow_abbrev=False)
         sub.add_argument("--config", action=ActionConfigFile, help="YAML config file (keys as in PipelineConfig)")
         sub.add_class_arguments(PipelineConfig, nested_key=None)
         sub.add_argument("--overwrite", action=ActionYesNo, default=False,
                          help="Delete a different run already in --output instead of refusing to touch it")
         subcommands.add_subcommand(name, sub, help=HELP[name])
-    compare = ArgumentParser(description=HELP["compare"])
+    compare = ArgumentParser(description=HELP["compare"], allow_abbrev=False)
     compare.add_argument("runs", nargs="+", type=str, help="Run folders, each with a report (run `report` first)")
     compare.add_argument("--output", type=Optional[str], default=None,
                          help="Folder to write compare.md, compare.html and compare.json to (the Markdown table "

@@ -105,6 +105,8 @@ def test_config_file_and_overrides(data_dir, tmp_path):
         build_parser().parse_args(["folds", "--config", str(config)])
     with pytest.raises(SystemExit):
         build_parser().parse_args(["folds", "--output", "x"])  # data.dir is required
+    with pytest.raises(SystemExit):  # a prefix of a real key is a typo, not an abbreviation
+        build_parser().parse_args(["folds", "--data.dir", str(data_dir), "--folds.n_split", "3"])
 
 
 def test_demo_pipeline_config_parses(monkeypatch):
