@@ -16,7 +16,8 @@ RTOL = 1e-12
 ATOL = 1e-12
 
 
-def _call(func: Callable, args: tuple, kwargs: dict) -> tuple[Any, BaseException | None, set]:
+def call_recorded(func: Callable, *args: Any, **kwargs: Any) -> tuple[Any, BaseException | None, set]:
+    """(result or None, exception or None, warning categories other than deprecations) of one call."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -63,8 +64,8 @@ def assert_same_value(ours: Any, ref: Any, path: str = "result") -> None:
 
 def assert_matches_reference(ours: Callable, ref: Callable, *args: Any, **kwargs: Any) -> Any:
     """Call both; assert the same outcome. Returns our result (None when both raised)."""
-    our_result, our_error, our_warnings = _call(ours, args, kwargs)
-    ref_result, ref_error, ref_warnings = _call(ref, args, kwargs)
+    our_result, our_error, our_warnings = call_recorded(ours, *args, **kwargs)
+    ref_result, ref_error, ref_warnings = call_recorded(ref, *args, **kwargs)
     if ref_error is not None:
         assert our_error is not None, (
             f"reference raised {type(ref_error).__name__}({ref_error}) but ours returned {our_result!r}"

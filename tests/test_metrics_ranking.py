@@ -5,7 +5,6 @@ NaN where sklearn gives NaN), identical threshold arrays for curves, the same wa
 sklearn raises, an exception of the same type.
 """
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,20 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import UndefinedMetricWarning
 
-from imbalance_xfmr.metrics import _ranking as ours
+import imbalance_xfmr.metrics as ours
+from metrics_reference import call_recorded
 
 RTOL = 1e-12
-
-
-def _run(func, *args, **kwargs):
-    """(result, exception, sorted warning category names) of one call."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result, error = func(*args, **kwargs), None
-        except Exception as exc:  # noqa: BLE001 - the exception itself is compared
-            result, error = None, exc
-    return result, error, sorted({w.category.__name__ for w in caught})
 
 
 def _assert_close(ours_value, ref_value):
@@ -41,8 +30,8 @@ def _assert_close(ours_value, ref_value):
 
 def check_same(name, *args, **kwargs):
     """Call ``name`` from both modules; compare value (or curve), warnings and exception type."""
-    ref, ref_error, ref_warnings = _run(getattr(skm, name), *args, **kwargs)
-    got, got_error, got_warnings = _run(getattr(ours, name), *args, **kwargs)
+    ref, ref_error, ref_warnings = call_recorded(getattr(skm, name), *args, **kwargs)
+    got, got_error, got_warnings = call_recorded(getattr(ours, name), *args, **kwargs)
     if ref_error is not None:
         expected = ValueError if isinstance(ref_error, ValueError) else type(ref_error)
         assert isinstance(got_error, expected), f"sklearn raised {ref_error!r}, we gave {got_error or got!r}"
@@ -337,7 +326,7 @@ MULTICLASS_P = np.array([[0.7, 0.2, 0.1], [0.2, 0.6, 0.2], [0.1, 0.2, 0.7], [0.3
     ],
 )
 def test_bad_input_raises_like_sklearn(name, args, kwargs):
-    ref, ref_error, _ = _run(getattr(skm, name), *args, **kwargs)
+    ref, ref_error, _ = call_recorded(getattr(skm, name), *args, **kwargs)
     assert ref_error is not None, f"sklearn accepted it: {ref!r}"
     check_same(name, *args, **kwargs)
 
