@@ -6,14 +6,17 @@ tokenized with the project's WordPiece tokenizer fitted on them.
 
 1. Encoder: the same classifier (embedding, positions, pooling, head) with our ``Encoder`` or a
    ``torch.nn.TransformerEncoder`` of the same width, heads, feed-forward size, dropout, activation, norm placement
-   (and final norm) inside, fed the same length-bucketed batches and key padding masks. A training step is
+   (and final norm) inside, fed the same length-bucketed batches and key padding masks. With [CLS] pooling (the
+   default here) our classifier asks the encoder for position 0 only, so its last layer skips the other positions'
+   queries, feed-forward and norms; "ours, every position" is our encoder without that shortcut, like for like
+   with torch.nn (which cannot skip). With ``--pooling mean`` every position is needed. A training step is
    forward, cross-entropy, backward and an AdamW step; inference is a forward pass under ``inference_mode`` in
    eval mode, where torch may take its fused fast path (and, for post-LN, skip padding with nested tensors).
    CPU in float32; on a GPU, when one is available, under bf16 autocast as well.
 2. Padding: training steps of our model on the same rows batched three ways: shuffled and padded to
    ``max_length`` (fixed), shuffled with dynamic padding, and length-bucketed with dynamic padding.
 
-Batches are built before timing; each measurement is the median of ``--repeats`` passes, the two contenders
+Batches are built before timing; each measurement is the median of ``--repeats`` passes, the contenders
 interleaved pass by pass so that machine load affects both alike. Run from the repository root:
 
     PYTHONPATH=. python benchmarks/model.py [--quick] [--threads N]
@@ -36,7 +39,7 @@ from torch import Tensor, nn
 
 from imbalance_xfmr.data.collate import PaddedTextDataset
 from imbalance_xfmr.data.tokenizer import SubwordTokenizer
-from imbalance_xfmr.model.encoder import EncoderConfig, TransformerClassifier
+from imbalance_xfmr.model.encoder import Encoder, EncoderConfig, TransformerClassifier
 from imbalance_xfmr.sampling.torch_sampler import ResamplingSampler
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "sms_spam" / "train.csv"
@@ -62,15 +65,31 @@ class TorchEncoder(nn.Module):
         # Nested tensors (padding skipped at inference) are only available to post-LN stacks.
         self.stack = nn.TransformerEncoder(layer, config.n_layers, norm=final_norm, enable_nested_tensor=not config.norm_first)
 
-    def forward(self, x: Tensor, attention_mask: Tensor) -> Tensor:
-        return self.stack(x, src_key_padding_mask=~attention_mask)
+    def forward(self, x: Tensor, attention_mask: Tensor, n_outputs: int | None = None) -> Tensor:
+        return self.stack(x, src_key_padding_mask=~attention_mask)  # every position: torch cannot skip any
+
+
+class EveryPosition(nn.Module):
+    """Our ``Encoder`` made to compute every position's output even for [CLS] pooling, which reads position 0
+    only: the like-for-like comparison with torch.nn, without the shortcut our classifier takes."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x: Tensor, attention_mask: Tensor, n_outputs: int | None = None) -> Tensor:
+        return self.encoder(x, attention_mask)
 
 
 def build_model(config: EncoderConfig, encoder: str, device: torch.device) -> nn.Module:
+    """The classifier with our encoder as shipped (``ours``), our encoder computing every position
+    (``ours, every position``) or torch.nn's (``torch``); the same initial weights outside the encoder."""
     torch.manual_seed(0)
     model = TransformerClassifier(config)
     if encoder == "torch":
         model.encoder = TorchEncoder(config)
+    elif encoder == "ours, every position":
+        model.encoder = EveryPosition(model.encoder)
     return model.to(device)
 
 
@@ -188,21 +207,19 @@ def encoder_benchmark(
     config: EncoderConfig, batches: list[Batch], device: torch.device, bf16: bool, repeats: int, clock: str
 ) -> None:
     batches = to_device(batches, device)
-    ours, theirs = build_model(config, "ours", device), build_model(config, "torch", device)
+    names = ("ours", "ours, every position", "torch") if config.pooling == "cls" else ("ours", "torch")
+    models = {name: build_model(config, name, device) for name in names}
     setting = f"{device.type}{' bf16 autocast' if bf16 else ' float32'}, {'pre' if config.norm_first else 'post'}-LN"
     for mode, make_step in (("training", train_step_fn), ("inference", inference_fn)):
-        rates = compare(
-            {"ours": (make_step(ours, device, bf16), batches), "torch": (make_step(theirs, device, bf16), batches)},
-            device,
-            repeats,
-            clock,
-        )
+        rates = compare({name: (make_step(model, device, bf16), batches) for name, model in models.items()},
+                        device, repeats, clock)
         target = 1.0 if mode == "training" else 0.9
-        ratio = rates["ours"] / rates["torch"]
-        print(
-            f"  {setting:<28} {mode:<10} ours {rates['ours']:>10,.0f} tok/s   torch.nn {rates['torch']:>10,.0f} tok/s"
-            f"   ratio {ratio:5.2f}x (target >= {target}x{'' if ratio >= target else ', MISSED'})"
-        )
+        for name in names[:-1]:
+            ratio = rates[name] / rates["torch"]
+            print(
+                f"  {setting:<28} {mode:<10} {name:<21} {rates[name]:>10,.0f} tok/s   torch.nn {rates['torch']:>10,.0f}"
+                f" tok/s   ratio {ratio:5.2f}x (target >= {target}x{'' if ratio >= target else ', MISSED'})"
+            )
 
 
 def padding_benchmark(
@@ -241,6 +258,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--max-length", type=int, default=128, help="tokens per row, [CLS] included")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--pooling", choices=("cls", "mean", "max"), default="cls")
     parser.add_argument(
         "--clock",
         choices=("wall", "cpu"),
@@ -260,7 +278,7 @@ def main() -> None:
         f"sms_spam: {len(dataset)} rows; WordPiece tokens per row (with [CLS], max {args.max_length}): "
         f"mean {lengths.mean():.1f}, median {np.median(lengths):.0f}, 95th pct {np.percentile(lengths, 95):.0f}"
     )
-    print(f"model: {size}, dropout 0.1, gelu, cls pooling; batch size {args.batch_size}; torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {args.clock} clock")
+    print(f"model: {size}, dropout 0.1, gelu, {args.pooling} pooling; batch size {args.batch_size}; torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {args.clock} clock")
 
     settings = [(torch.device("cpu"), False)]
     if torch.cuda.is_available():
@@ -273,13 +291,14 @@ def main() -> None:
     print("\n1. Encoder throughput, same length-bucketed batches (real tokens per second, median of passes)")
     for device, bf16 in settings:
         for norm_first in (True, False):
-            config = EncoderConfig(vocab_size=8000, num_classes=2, max_length=args.max_length, norm_first=norm_first, **size)
+            config = EncoderConfig(vocab_size=8000, num_classes=2, max_length=args.max_length, norm_first=norm_first,
+                                   pooling=args.pooling, **size)
             encoder_benchmark(config, bucketed_batches, device, bf16, repeats, args.clock)
 
     print(f"\n2. Training-step throughput of our model by batching ({n_batches} batches of {args.batch_size})")
     for device, bf16 in settings:
         print(f"  [{device.type}{' bf16 autocast' if bf16 else ' float32'}]")
-        config = EncoderConfig(vocab_size=8000, num_classes=2, max_length=args.max_length, **size)
+        config = EncoderConfig(vocab_size=8000, num_classes=2, max_length=args.max_length, pooling=args.pooling, **size)
         padding_benchmark(config, dataset, args.batch_size, n_batches, device, bf16, repeats, args.clock)
 
 

@@ -181,6 +181,27 @@ def test_encoder_stack_matches_torch_transformer_encoder(norm_first: bool) -> No
     torch.testing.assert_close(got[mask], fast[mask], atol=ATOL, rtol=0)
 
 
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_first_position_shortcut_equals_full_encoder_in_outputs_and_gradients(norm_first: bool) -> None:
+    # [CLS] pooling asks the encoder for position 0 only; the last layer then skips every other position's work.
+    torch.manual_seed(0)
+    config = EncoderConfig(vocab_size=10, num_classes=2, d_model=16, n_heads=2, n_layers=3, d_ff=32,
+                           dropout=0.0, norm_first=norm_first)
+    encoder = Encoder(config).train()
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(5, 9, 16, generator=gen, requires_grad=True)
+    mask = random_mask(gen, 5, 9)
+
+    full = encoder(x, mask)[:, :1]
+    (full_grad,) = torch.autograd.grad(full.square().sum(), x)
+    first = encoder(x, mask, n_outputs=1)
+    (first_grad,) = torch.autograd.grad(first.square().sum(), x)
+
+    assert first.shape == (5, 1, 16)
+    torch.testing.assert_close(first, full, atol=ATOL, rtol=0)
+    torch.testing.assert_close(first_grad, full_grad, atol=ATOL, rtol=0)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Padding
 

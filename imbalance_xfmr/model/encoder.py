@@ -148,13 +148,25 @@ class MultiHeadSelfAttention(nn.Module):
         self.qkv = nn.Linear(d_model, 3 * d_model)  # W_Q, W_K, W_V stacked: one matmul instead of three
         self.out = nn.Linear(d_model, d_model)  # W_O
 
-    def forward(self, x: Tensor, key_mask: Tensor | None = None) -> Tensor:
-        """x (B, T, D), key_mask (B, 1, 1, T) from :func:`attention_mask_for_sdpa` -> (B, T, D)."""
+    def forward(self, x: Tensor, key_mask: Tensor | None = None, n_queries: int | None = None) -> Tensor:
+        """x (B, T, D), key_mask (B, 1, 1, T) from :func:`attention_mask_for_sdpa` -> (B, Tq, D).
+
+        ``n_queries``: only the first Tq = n_queries positions ask queries (each still attends over all T keys),
+        so only their outputs are computed; None: every position, Tq = T.
+        """
         B, T, D = x.shape
-        q, k, v = self.qkv(x).split(D, dim=2)  # 3 x (B, T, D)
-        q, k, v = (t.view(B, T, self.n_heads, D // self.n_heads).transpose(1, 2) for t in (q, k, v))  # (B, H, T, Dh)
-        y = scaled_dot_product_attention(q, k, v, key_mask, self.dropout if self.training else 0.0)  # (B, H, T, Dh)
-        y = y.transpose(1, 2).reshape(B, T, D)  # heads side by side again
+        if n_queries is None:
+            q, k, v = self.qkv(x).split(D, dim=2)  # 3 x (B, T, D)
+        else:
+            w_q, w_kv = self.qkv.weight.split((D, 2 * D))
+            b_q, b_kv = self.qkv.bias.split((D, 2 * D))
+            q = F.linear(x[:, :n_queries], w_q, b_q)  # (B, Tq, D)
+            k, v = F.linear(x, w_kv, b_kv).split(D, dim=2)  # 2 x (B, T, D)
+        Tq = q.size(1)
+        q = q.view(B, Tq, self.n_heads, D // self.n_heads).transpose(1, 2)  # (B, H, Tq, Dh)
+        k, v = (t.view(B, T, self.n_heads, D // self.n_heads).transpose(1, 2) for t in (k, v))  # (B, H, T, Dh)
+        y = scaled_dot_product_attention(q, k, v, key_mask, self.dropout if self.training else 0.0)  # (B, H, Tq, Dh)
+        y = y.transpose(1, 2).reshape(B, Tq, D)  # heads side by side again
         return self.out(y)
 
 
@@ -202,13 +214,16 @@ class EncoderLayer(nn.Module):
         self.dropout1 = nn.Dropout(dropout)
         self.dropout2 = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, key_mask: Tensor | None = None) -> Tensor:
-        """x (B, T, D), key_mask (B, 1, 1, T) -> (B, T, D)."""
+    def forward(self, x: Tensor, key_mask: Tensor | None = None, n_outputs: int | None = None) -> Tensor:
+        """x (B, T, D), key_mask (B, 1, 1, T) -> (B, To, D): the outputs of the first To = n_outputs positions
+        (None: all, To = T). Every sub-layer after attention is position-wise, so the other positions' work is
+        skipped without changing these outputs."""
+        keep = slice(None, n_outputs)  # slice(None, None) keeps every position
         if self.norm_first:
-            x = x + self.dropout1(self.attn(self.norm1(x), key_mask))
+            x = x[:, keep] + self.dropout1(self.attn(self.norm1(x), key_mask, n_outputs))
             x = x + self.dropout2(self.ff(self.norm2(x)))
         else:
-            x = self.norm1(x + self.dropout1(self.attn(x, key_mask)))
+            x = self.norm1(x[:, keep] + self.dropout1(self.attn(x, key_mask, n_outputs)))
             x = self.norm2(x + self.dropout2(self.ff(x)))
         return x
 
@@ -235,11 +250,17 @@ class Encoder(nn.Module):
             nn.LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.norm_first else nn.Identity()
         )
 
-    def forward(self, x: Tensor, attention_mask: Tensor | None = None) -> Tensor:
-        """x (B, T, D), attention_mask (B, T) bool, True at real tokens -> (B, T, D)."""
+    def forward(self, x: Tensor, attention_mask: Tensor | None = None, n_outputs: int | None = None) -> Tensor:
+        """x (B, T, D), attention_mask (B, T) bool, True at real tokens -> (B, To, D).
+
+        ``n_outputs``: compute only the first To = n_outputs positions' outputs (None: all, To = T). Only the last
+        layer can skip the others, since its keys and values need every position of the layers below; [CLS]
+        pooling (n_outputs=1) so saves most of the last layer's work, in training as in inference.
+        """
         key_mask = None if attention_mask is None else attention_mask_for_sdpa(attention_mask)
-        for layer in self.layers:
-            x = layer(x, key_mask)
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            x = layer(x, key_mask, n_outputs if i == last else None)
         return self.final_norm(x)
 
 
@@ -308,6 +329,8 @@ class TransformerClassifier(nn.Module):
             attention_mask = input_ids != self.config.pad_token_id
         x = self.token_embedding(input_ids) * math.sqrt(self.config.d_model)  # (B, T, D)
         x = self.embedding_dropout(self.position(x))
-        hidden = self.encoder(x, attention_mask)  # (B, T, D)
+        # [CLS] pooling reads position 0 only, so the encoder computes no other last-layer output.
+        n_outputs = 1 if self.config.pooling == "cls" else None
+        hidden = self.encoder(x, attention_mask, n_outputs)  # (B, T, D), or (B, 1, D) for [CLS] pooling
         pooled = pool(hidden, attention_mask, self.config.pooling)  # (B, D)
         return self.head(self.head_dropout(pooled))  # (B, C)
