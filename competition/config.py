@@ -56,6 +56,10 @@ class TransformerConfig:
         trainer: Overrides of that YAML's ``trainer`` section.
         data: Overrides of that YAML's ``data`` section (tokenizer, batch size, ``resampling``...); the pipeline
             sets the files, columns and folds itself.
+        n_seeds: Models per fold, each trained with its own seed (initialisation, dropout, batch order); a fold's
+            prediction, out-of-fold and test, is the mean of its models' probabilities ("seed averaging"). Each
+            extra seed costs one more training per fold; on small data it buys steadier, better-calibrated
+            predictions.
         checkpoint: Which checkpoint of each fold predicts: the last epoch's, or the best epoch's by the model's
             ``checkpoint_monitor`` (picked on the fold's own held-out rows, so its OOF scores flatter it a little).
         num_threads: torch's intra-op threads while training and predicting; None keeps torch's default (one per
@@ -69,6 +73,7 @@ class TransformerConfig:
     model: dict[str, Any] = field(default_factory=dict)
     trainer: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    n_seeds: int = 1
     checkpoint: Literal["last", "best"] = "last"
     num_threads: Optional[int] = 1
 

@@ -1,9 +1,9 @@
 """Out-of-fold and test predictions of the fold models, and their fold ensemble.
 
 Each fold model predicts, with the library's :class:`~imbalance_xfmr.data.ProbabilityWriter`, its own held-out
-rows (``predict_split='validation'``) and the test set into ``<run>/folds/fold_k/`` (:func:`predict_with_checkpoint`,
-called by the training step). :func:`gather_predictions` then assembles, in the layout of
-:func:`competition.baseline.probability_frame`:
+rows (``predict_split='validation'``) and the test set into its folder (:func:`fold_dir`; called by the training
+step). :func:`gather_predictions` then assembles, in the layout of :func:`competition.baseline.probability_frame`,
+with a fold's prediction the mean of its models' when ``transformer.n_seeds`` > 1:
 
 - ``oof.csv``: id, fold, label, proba_<class>... for every train row, from the model that did not train on it;
 - ``test_per_fold.csv``: id, fold, proba_<class>... each fold model's test probabilities, fold by fold;
@@ -40,9 +40,10 @@ class PredictionError(PipelineError):
     """Fold predictions are missing or do not fit the competition; the message says which step to re-run."""
 
 
-def fold_dir(run_path: Path, k: int) -> Path:
-    """Fold ``k``'s folder: its checkpoints, logs and predictions."""
-    return run_path / FOLDS_DIR / f"fold_{k}"
+def fold_dir(run_path: Path, k: int, j: int = 0) -> Path:
+    """The folder of fold ``k``'s model with seed index ``j`` (see ``transformer.n_seeds``): its checkpoints, logs
+    and predictions. The first seed's is plain ``fold_k``, so a one-seed run has one folder per fold."""
+    return run_path / FOLDS_DIR / (f"fold_{k}" if j == 0 else f"fold_{k}_seed_{j}")
 
 
 def label_codes(n_classes: int) -> list[str]:
@@ -113,25 +114,27 @@ def ensemble(per_fold: np.ndarray, method: Literal["mean", "rank"] = "mean") -> 
 
 
 def gather_predictions(run_path: Path, competition: Competition, fold: np.ndarray,
-                       method: Literal["mean", "rank"] = "mean") -> tuple[np.ndarray, np.ndarray]:
+                       method: Literal["mean", "rank"] = "mean", n_seeds: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Assemble the fold predictions under ``run_path/folds/`` into ``oof.csv``, ``test_per_fold.csv`` and
-    ``test.csv``; return (oof (n_train, C), test (n_test, C)) float64."""
+    ``test.csv``; return (oof (n_train, C), test (n_test, C)) float64. A fold with ``n_seeds`` models predicts the
+    mean of their probabilities."""
     n_classes, n_folds = len(competition.classes), int(fold.max()) + 1
-    oof = np.full((len(fold), n_classes), np.nan)
-    test_per_fold = np.empty((n_folds, len(competition.test), n_classes))
+    oof = np.zeros((len(fold), n_classes))
+    test_per_fold = np.zeros((n_folds, len(competition.test), n_classes))
     for k in range(n_folds):
-        folder = fold_dir(run_path, k)
-        held_out = read_fold_predictions(folder / FOLD_OOF_FILE, n_classes)
-        expected = np.flatnonzero(fold == k)
-        if not np.array_equal(np.sort(held_out.index.to_numpy()), expected):
-            raise PredictionError(f"{folder / FOLD_OOF_FILE} does not cover fold {k}'s rows of folds.csv; delete "
-                                  f"{folder} and re-run the train step")
-        oof[held_out.index.to_numpy()] = held_out.to_numpy()
-        test = read_fold_predictions(folder / FOLD_TEST_FILE, n_classes)
-        if not np.array_equal(test.index.to_numpy(), np.arange(len(competition.test))):
-            raise PredictionError(f"{folder / FOLD_TEST_FILE} does not hold one row per test row, in order; delete "
-                                  f"{folder} and re-run the train step")
-        test_per_fold[k] = test.to_numpy()
+        for j in range(n_seeds):
+            folder = fold_dir(run_path, k, j)
+            held_out = read_fold_predictions(folder / FOLD_OOF_FILE, n_classes)
+            expected = np.flatnonzero(fold == k)
+            if not np.array_equal(np.sort(held_out.index.to_numpy()), expected):
+                raise PredictionError(f"{folder / FOLD_OOF_FILE} does not cover fold {k}'s rows of folds.csv; delete "
+                                      f"{folder} and re-run the train step")
+            oof[held_out.index.to_numpy()] += held_out.to_numpy() / n_seeds
+            test = read_fold_predictions(folder / FOLD_TEST_FILE, n_classes)
+            if not np.array_equal(test.index.to_numpy(), np.arange(len(competition.test))):
+                raise PredictionError(f"{folder / FOLD_TEST_FILE} does not hold one row per test row, in order; "
+                                      f"delete {folder} and re-run the train step")
+            test_per_fold[k] += test.to_numpy() / n_seeds
     test = ensemble(test_per_fold, method)
     classes = competition.classes
     train_ids, test_ids = competition.train_ids, competition.test_ids
@@ -148,7 +151,8 @@ def step_predict(ctx: Context) -> None:
     """The ``predict`` step: assemble the fold models' predictions (when the Transformer is enabled), then tune
     every model's decision rule and the blend (:func:`competition.decision.decide`)."""
     if ctx.config.transformer.enabled:
-        gather_predictions(ctx.run.path, ctx.competition, run_folds(ctx), ctx.config.submission.ensembling)
+        gather_predictions(ctx.run.path, ctx.competition, run_folds(ctx), ctx.config.submission.ensembling,
+                           ctx.config.transformer.n_seeds)
         ctx.run.log(f"predict: wrote {OOF_FILE}, {TEST_FILE} ({ctx.config.submission.ensembling} of the folds) and "
                     f"{TEST_PER_FOLD_FILE}")
     decide(ctx.run.path, ctx.competition, ctx.config, ctx.run.log)

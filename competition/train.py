@@ -12,7 +12,10 @@ would train. What the pipeline sets on top:
 - Where things go: fold ``k``'s ``checkpoints/`` (``last.ckpt``, every epoch, and ``best-*.ckpt``, see
   :func:`checkpoint_callbacks`), its predictions and ``done.json`` live in ``<run>/folds/fold_k/``; its logs,
   ``config.yaml``, tokenizer and labels in ``<run>/folds/fold_k/logs/version_<attempt>/``.
-- Reproducibility: ``seed_everything`` is ``seed + k``; ``trainer.deterministic`` defaults to True; and
+- Seeds: with ``transformer.n_seeds`` J > 1 each fold has J models, in ``fold_k`` and ``fold_k_seed_j``
+  (j = 1..J-1), whose probabilities :mod:`competition.predict` averages.
+- Reproducibility: ``seed_everything`` is ``seed + k`` (``+ j * K`` for seed index j, see :func:`model_seed`);
+  ``trainer.deterministic`` defaults to True; and
   :class:`BatchSeed` reseeds torch before every training batch, so a fold resumed from ``last.ckpt`` after a kill
   trains exactly as if it had never stopped (Lightning restores weights, optimizer and schedule, but not RNGs).
 - Resume: a fold whose ``done.json`` exists is skipped; otherwise training continues from its ``last.ckpt`` when
@@ -118,12 +121,20 @@ def user_lightning_config(config: PipelineConfig) -> dict[str, Any]:
     return merged
 
 
-def lightning_config(config: PipelineConfig, k: int, tables: tuple[Path, Path], folder: Path) -> dict[str, Any]:
-    """The ``imbalance-xfmr`` config (as a dict) of fold ``k``: :func:`user_lightning_config` and the keys the
-    pipeline owns (data files and columns, fold, seed, output folder, logger)."""
+def model_seed(config: PipelineConfig, k: int, j: int, n_folds: int) -> int:
+    """The training seed of fold ``k``'s model with seed index ``j``: ``seed + k`` for the first (so that adding
+    seeds leaves it as it was), then ``seed + k + j * n_folds``, a different seed for every model of the run."""
+    return config.seed + k + j * n_folds
+
+
+def lightning_config(config: PipelineConfig, k: int, tables: tuple[Path, Path], folder: Path,
+                     seed: int) -> dict[str, Any]:
+    """The ``imbalance-xfmr`` config (as a dict) of fold ``k``'s model trained with ``seed``:
+    :func:`user_lightning_config` and the keys the pipeline owns (data files and columns, fold, seed, output
+    folder, logger)."""
     train_table, test_table = tables
     return _merge(user_lightning_config(config), {
-        "seed_everything": config.seed + k,
+        "seed_everything": seed,
         "data": {"train_path": str(train_table), "test_path": str(test_table), "id_column": ROW, "text_column": TEXT,
                  "label_column": LABEL, "fold_column": FOLD, "val_fold": k, "predict_split": "test",
                  "checkpoint_path": None},
@@ -179,7 +190,7 @@ def checkpoint_callbacks(model: TextClassifier, folder: Path) -> list[ModelCheck
 
 @dataclass
 class FoldResult:
-    """One fold's line of the summary table (also saved as its ``done.json``)."""
+    """One fold model's line of the summary table (also saved as its ``done.json``)."""
 
     fold: int
     status: str  # "trained", "resumed" or "skipped" (done in an earlier invocation)
@@ -189,6 +200,7 @@ class FoldResult:
     seconds: float
     oof_f1_macro: float
     checkpoint: str
+    seed: int | None = None  # training seed; None in done.json files written before transformer.n_seeds existed
 
 
 def _checkpoint_to_predict(folder: Path, which: str) -> Path:
@@ -216,18 +228,18 @@ def torch_threads(n: int | None) -> Iterator[None]:
 
 
 def train_fold(config: PipelineConfig, competition: Competition, k: int, tables: tuple[Path, Path],
-               folder: Path) -> FoldResult:
-    """Fit fold ``k`` (resuming from its ``last.ckpt`` if there is one), predict its held-out rows and the test set
-    with the chosen checkpoint, and write ``done.json``."""
+               folder: Path, seed: int) -> FoldResult:
+    """Fit a model of fold ``k`` with ``seed`` in ``folder`` (resuming from its ``last.ckpt`` if there is one),
+    predict the fold's held-out rows and the test set with the chosen checkpoint, and write ``done.json``."""
     with torch_threads(config.transformer.num_threads):
-        return _train_fold(config, competition, k, tables, folder)
+        return _train_fold(config, competition, k, tables, folder, seed)
 
 
 def _train_fold(config: PipelineConfig, competition: Competition, k: int, tables: tuple[Path, Path],
-                folder: Path) -> FoldResult:
+                folder: Path, seed: int) -> FoldResult:
     start = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
-    args = lightning_config(config, k, tables, folder)
+    args = lightning_config(config, k, tables, folder, seed)
     cli = build_cli(args)
     trainer = cli.trainer
     # The pipeline owns checkpointing: the Trainer's default ModelCheckpoint (or one from the YAML) would write
@@ -251,7 +263,7 @@ def _train_fold(config: PipelineConfig, competition: Competition, k: int, tables
         epochs=int(trainer.current_epoch), seconds=round(time.perf_counter() - start, 1),
         oof_f1_macro=float(f1_score(true_codes, oof.to_numpy().argmax(axis=1), average="macro",
                                     labels=np.arange(len(competition.classes)))),
-        checkpoint=str(checkpoint.relative_to(folder)))
+        checkpoint=str(checkpoint.relative_to(folder)), seed=seed)
     write_json(folder / DONE_FILE, vars(result))
     return result
 
@@ -288,39 +300,41 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def summary_table(results: Sequence[FoldResult]) -> str:
-    """The per-fold summary as a Markdown table (argmax macro-F1 on each fold's held-out rows)."""
-    lines = ["| fold | status | train rows | valid rows | epochs | seconds | OOF macro-F1 (argmax) | checkpoint |",
-             "|---:|---|---:|---:|---:|---:|---:|---|"]
-    lines += [f"| {r.fold} | {r.status} | {r.train_rows} | {r.valid_rows} | {r.epochs} | {r.seconds:.1f} | "
-              f"{r.oof_f1_macro:.4f} | {r.checkpoint} |" for r in results]
+    """The per-model summary as a Markdown table (argmax macro-F1 on each fold's held-out rows)."""
+    lines = ["| fold | seed | status | train rows | valid rows | epochs | seconds | OOF macro-F1 (argmax) | checkpoint |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---|"]
+    lines += [f"| {r.fold} | {'' if r.seed is None else r.seed} | {r.status} | {r.train_rows} | {r.valid_rows} | "
+              f"{r.epochs} | {r.seconds:.1f} | {r.oof_f1_macro:.4f} | {r.checkpoint} |" for r in results]
     return "\n".join(lines)
 
 
 def train_folds(config: PipelineConfig, competition: Competition, run_path: Path, fold: np.ndarray,
                 log: Callable[[str], None]) -> list[FoldResult]:
-    """Train (or skip, or resume) every fold in turn; ``fold`` is folds.csv's fold of each train row (n_train,).
+    """Train (or skip, or resume) every fold's ``transformer.n_seeds`` models in turn; ``fold`` is folds.csv's fold
+    of each train row (n_train,).
 
-    ``log`` gets an overall "fold k/K" line before each fold and the summary table at the end.
+    ``log`` gets an overall "fold k/K" line before each model and the summary table at the end.
     """
     tables = write_fold_tables(run_path, competition, fold)
-    n_folds = int(fold.max()) + 1
+    n_folds, n_seeds = int(fold.max()) + 1, config.transformer.n_seeds
     user_config = json.loads(json.dumps(user_lightning_config(config), sort_keys=True))  # as saved in JSON
     results = []
     for k in range(n_folds):
-        folder = fold_dir(run_path, k)
-        check_fold_config(folder, user_config)
-        done = folder / DONE_FILE
-        if done.is_file():
-            result = FoldResult(**{**json.loads(done.read_text(encoding="utf-8")), "status": "skipped"})
-            log(f"transformer fold {k + 1}/{n_folds}: already trained ({done}), skipped")
-        else:
-            resuming = (folder / CHECKPOINTS / LAST_CHECKPOINT).is_file()
-            log(f"transformer fold {k + 1}/{n_folds}: {'resuming from last.ckpt' if resuming else 'training'} "
-                f"on {int((fold != k).sum())} rows, validating on {int((fold == k).sum())}")
-            result = train_fold(config, competition, k, tables, folder)
-            log(f"transformer fold {k + 1}/{n_folds}: done in {result.seconds:.1f} s, "
-                f"OOF macro-F1 (argmax) {result.oof_f1_macro:.4f}")
-        results.append(result)
+        for j in range(n_seeds):
+            folder = fold_dir(run_path, k, j)
+            name = f"transformer fold {k + 1}/{n_folds}" + (f", seed {j + 1}/{n_seeds}" if n_seeds > 1 else "")
+            check_fold_config(folder, user_config)
+            done = folder / DONE_FILE
+            if done.is_file():
+                result = FoldResult(**{**json.loads(done.read_text(encoding="utf-8")), "status": "skipped"})
+                log(f"{name}: already trained ({done}), skipped")
+            else:
+                resuming = (folder / CHECKPOINTS / LAST_CHECKPOINT).is_file()
+                log(f"{name}: {'resuming from last.ckpt' if resuming else 'training'} on {int((fold != k).sum())} "
+                    f"rows, validating on {int((fold == k).sum())}")
+                result = train_fold(config, competition, k, tables, folder, model_seed(config, k, j, n_folds))
+                log(f"{name}: done in {result.seconds:.1f} s, OOF macro-F1 (argmax) {result.oof_f1_macro:.4f}")
+            results.append(result)
     log("transformer folds:\n" + summary_table(results))
     return results
 
@@ -331,6 +345,9 @@ def step_train(ctx: Context) -> None:
     if not config.transformer.enabled:
         ctx.run.log("train: disabled (transformer.enabled=false)")
         return
+    if config.transformer.n_seeds < 1:
+        raise TrainingConfigError(f"transformer.n_seeds must be a positive integer (models per fold), got "
+                                  f"{config.transformer.n_seeds}")
     check_source(config)  # fail now rather than after the last fold
     check_metric(config.threshold.metric, len(ctx.competition.classes))
     train_folds(config, ctx.competition, ctx.run.path, run_folds(ctx), ctx.run.log)

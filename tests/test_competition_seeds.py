@@ -1,0 +1,82 @@
+"""Seed averaging in the competition pipeline (``transformer.n_seeds``): each fold trains several models with
+distinct seeds, and the fold's out-of-fold and test predictions are the mean of theirs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from competition.cli import main
+from competition.predict import FOLD_OOF_FILE, FOLD_TEST_FILE, fold_dir
+
+DEMO = Path("competition/demo/binary")
+CONFIG = "competition/configs/tiny_test_pipeline.yaml"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """120 train rows of the binary demo (12 spam) and its first 30 test rows."""
+    folder = tmp_path_factory.mktemp("seeds_competition")
+    train, test, sample = (pd.read_csv(DEMO / name, dtype=str, keep_default_na=False)
+                           for name in ("train.csv", "test.csv", "sample_submission.csv"))
+    subset = pd.concat([train[train["label"] == "spam"].head(12), train[train["label"] == "ham"].head(108)])
+    subset.sort_index().to_csv(folder / "train.csv", index=False)
+    test.head(30).to_csv(folder / "test.csv", index=False)
+    sample.head(30).to_csv(folder / "sample_submission.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def two_seed_run(data_dir, tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("runs") / "two_seeds"
+    main(["run", "--config", CONFIG, "--data.dir", str(data_dir), "--output", str(output),
+          "--transformer.n_seeds", "2", "--baseline.enabled", "false", "--submission.source", "transformer"])
+    return output
+
+
+def member_predictions(run: Path, k: int, j: int, name: str) -> pd.DataFrame:
+    return pd.read_csv(fold_dir(run, k, j) / name, index_col=0)
+
+
+def test_each_fold_trains_one_model_per_seed_with_distinct_seeds(two_seed_run):
+    seeds = []
+    for k in range(2):
+        for j in range(2):
+            done = json.loads((fold_dir(two_seed_run, k, j) / "done.json").read_text())
+            assert done["fold"] == k
+            seeds.append(done["seed"])
+    assert len(set(seeds)) == 4
+    assert fold_dir(two_seed_run, 1, 0).name == "fold_1" and fold_dir(two_seed_run, 1, 1).name == "fold_1_seed_1"
+
+
+def test_fold_predictions_are_the_mean_of_the_seed_models(two_seed_run):
+    oof = pd.read_csv(two_seed_run / "oof.csv", dtype={"id": str})
+    per_fold = pd.read_csv(two_seed_run / "test_per_fold.csv", dtype={"id": str})
+    columns = [c for c in oof.columns if c.startswith("proba_")]
+    for k in range(2):
+        held_out = [member_predictions(two_seed_run, k, j, FOLD_OOF_FILE) for j in range(2)]
+        expected = (held_out[0] + held_out[1]) / 2  # rows are train positions, columns class codes
+        np.testing.assert_allclose(oof.loc[expected.index, columns].to_numpy(), expected.to_numpy(), rtol=0,
+                                   atol=1e-12)
+        test = [member_predictions(two_seed_run, k, j, FOLD_TEST_FILE) for j in range(2)]
+        assert not np.allclose(test[0].to_numpy(), test[1].to_numpy())  # the seeds did differ
+        np.testing.assert_allclose(per_fold.loc[per_fold["fold"] == k, columns].to_numpy(),
+                                   ((test[0] + test[1]) / 2).to_numpy(), rtol=0, atol=1e-12)
+
+
+def test_a_rerun_skips_every_seed_model(two_seed_run, data_dir, capsys):
+    main(["train", "--config", CONFIG, "--data.dir", str(data_dir), "--output", str(two_seed_run),
+          "--transformer.n_seeds", "2", "--baseline.enabled", "false", "--submission.source", "transformer"])
+    assert capsys.readouterr().err.count("already trained") == 4
+
+
+def test_n_seeds_below_one_is_rejected_before_training(data_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--config", CONFIG, "--data.dir", str(data_dir), "--output", str(tmp_path / "run"),
+              "--transformer.n_seeds", "0"])
+    assert "transformer.n_seeds must be a positive integer" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "folds" / "fold_0").exists()
