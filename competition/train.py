@@ -44,7 +44,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from competition.config import PipelineConfig
 from competition.context import Context
 from competition.data import Competition
-from competition.decision import check_metric
+from competition.decision import check_metric, positive_class
 from competition.errors import PipelineError
 from competition.folds import run_folds
 from competition.predict import (
@@ -348,6 +348,10 @@ def step_train(ctx: Context) -> None:
     if config.transformer.n_seeds < 1:
         raise TrainingConfigError(f"transformer.n_seeds must be a positive integer (models per fold), got "
                                   f"{config.transformer.n_seeds}")
-    check_source(config)  # fail now rather than after the last fold
-    check_metric(config.threshold.metric, len(ctx.competition.classes))
+    # Fail now rather than after the last fold.
+    check_source(config)
+    classes = ctx.competition.classes
+    check_metric(config.threshold.metric, len(classes))
+    if len(classes) == 2:
+        positive_class(classes, ctx.competition.train_labels, config.threshold.positive_class)
     train_folds(config, ctx.competition, ctx.run.path, run_folds(ctx), ctx.run.log)

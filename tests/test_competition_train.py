@@ -1,5 +1,6 @@
-"""Seed averaging in the competition pipeline (``transformer.n_seeds``): each fold trains several models with
-distinct seeds, and the fold's out-of-fold and test predictions are the mean of theirs."""
+"""The pipeline's train step: seed averaging (``transformer.n_seeds``: each fold trains several models with
+distinct seeds, and the fold's out-of-fold and test predictions are the mean of theirs) and the config checks it
+makes before any training."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ CONFIG = "competition/configs/tiny_test_pipeline.yaml"
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     """120 train rows of the binary demo (12 spam) and its first 30 test rows."""
-    folder = tmp_path_factory.mktemp("seeds_competition")
+    folder = tmp_path_factory.mktemp("train_step_competition")
     train, test, sample = (pd.read_csv(DEMO / name, dtype=str, keep_default_na=False)
                            for name in ("train.csv", "test.csv", "sample_submission.csv"))
     subset = pd.concat([train[train["label"] == "spam"].head(12), train[train["label"] == "ham"].head(108)])
@@ -79,4 +80,13 @@ def test_n_seeds_below_one_is_rejected_before_training(data_dir, tmp_path, capsy
         main(["train", "--config", CONFIG, "--data.dir", str(data_dir), "--output", str(tmp_path / "run"),
               "--transformer.n_seeds", "0"])
     assert "transformer.n_seeds must be a positive integer" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "folds" / "fold_0").exists()
+
+
+def test_unknown_positive_class_is_rejected_before_training(data_dir, tmp_path, capsys):
+    # Checked by the train step itself, not first by the decision step after every fold has trained.
+    with pytest.raises(SystemExit):
+        main(["train", "--config", CONFIG, "--data.dir", str(data_dir), "--output", str(tmp_path / "run"),
+              "--threshold.positive_class", "spamm"])
+    assert "threshold.positive_class 'spamm' is not a class" in capsys.readouterr().err
     assert not (tmp_path / "run" / "folds" / "fold_0").exists()
