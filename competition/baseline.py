@@ -2,8 +2,9 @@
 
 It is cross-fitted on the run's folds, like the Transformer, so the report can say whether the deep model earns
 its keep and the blend can be tuned out of fold. Each fold's pipeline (vectorizers included) is fitted on the
-other folds only, predicts its own fold (out-of-fold probabilities) and the test set; the test probabilities are
-averaged over folds. scikit-learn does the work; fitting is deterministic (lbfgs), so reruns give equal arrays.
+other folds only, predicts its own fold (out-of-fold probabilities) and the test set; each fold model's test
+probabilities are kept (decision rules are applied to them one by one) and averaged over folds. scikit-learn does
+the work; fitting is deterministic (lbfgs), so reruns give equal arrays.
 """
 
 from __future__ import annotations
@@ -108,3 +109,10 @@ def probability_frame(ids: np.ndarray, proba: np.ndarray, classes: np.ndarray, *
         frame[f"proba_{name}"] = proba[:, j]
     return frame
 
+
+def per_fold_probability_frame(ids: np.ndarray, per_fold: np.ndarray, classes: np.ndarray) -> pd.DataFrame:
+    """A frame ``id, fold, proba_<class>...`` for K fold models' probabilities ``per_fold`` (K, n, C) on the rows
+    ``ids`` (n,): fold 0's n rows first, each fold's in ``ids`` order (the layout of ``test_per_fold.csv``)."""
+    n_folds, n_rows, n_classes = per_fold.shape
+    return probability_frame(np.tile(ids, n_folds), per_fold.reshape(-1, n_classes), classes,
+                             fold=np.repeat(np.arange(n_folds), n_rows))

@@ -22,11 +22,12 @@ from typing import Optional
 import numpy as np
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, Namespace
 
-from competition.baseline import cross_fit_baseline, probability_frame
+from competition.baseline import cross_fit_baseline, per_fold_probability_frame, probability_frame
 from competition.compare import write_comparison
 from competition.config import FIXED_SECTIONS, PipelineConfig
 from competition.context import Context
 from competition.data import load_competition
+from competition.decision import MODEL_FILES, PER_FOLD_TEST_FILES
 from competition.errors import PipelineError
 from competition.folds import FOLDS_FILE, run_folds
 from competition.predict import step_predict
@@ -35,8 +36,8 @@ from competition.rundir import RunDir, write_csv
 from competition.submit import step_submit
 from competition.train import step_train
 
-BASELINE_OOF_FILE = "baseline_oof.csv"
-BASELINE_TEST_FILE = "baseline_test.csv"
+BASELINE_OOF_FILE, BASELINE_TEST_FILE = MODEL_FILES["baseline"]
+BASELINE_TEST_PER_FOLD_FILE = PER_FOLD_TEST_FILES["baseline"]
 
 
 def step_folds(ctx: Context) -> None:
@@ -48,12 +49,14 @@ def step_folds(ctx: Context) -> None:
 
 
 def step_baseline(ctx: Context) -> None:
-    """Cross-fit the TF-IDF baseline on folds.csv; write its OOF and fold-averaged test probabilities."""
+    """Cross-fit the TF-IDF baseline on folds.csv; write its OOF, per-fold test and fold-averaged test
+    probabilities (skipped when all three files are there)."""
     if not ctx.config.baseline.enabled:
         ctx.run.log("baseline: disabled (baseline.enabled=false)")
         return
-    if ctx.path(BASELINE_OOF_FILE).exists() and ctx.path(BASELINE_TEST_FILE).exists():
-        ctx.run.log(f"baseline: {BASELINE_OOF_FILE} and {BASELINE_TEST_FILE} already there, skipped")
+    files = (BASELINE_OOF_FILE, BASELINE_TEST_PER_FOLD_FILE, BASELINE_TEST_FILE)
+    if all(ctx.path(name).exists() for name in files):
+        ctx.run.log(f"baseline: {', '.join(files)} already there, skipped")
         return
     competition = ctx.competition
     fold = run_folds(ctx)
@@ -61,8 +64,10 @@ def step_baseline(ctx: Context) -> None:
                                 ctx.config.baseline, progress=ctx.run.log)
     write_csv(ctx.path(BASELINE_OOF_FILE), probability_frame(competition.train_ids, result.oof, result.classes,
                                                              fold=fold, label=competition.train_labels))
+    write_csv(ctx.path(BASELINE_TEST_PER_FOLD_FILE),
+              per_fold_probability_frame(competition.test_ids, result.test_per_fold, result.classes))
     write_csv(ctx.path(BASELINE_TEST_FILE), probability_frame(competition.test_ids, result.test, result.classes))
-    ctx.run.log(f"baseline: wrote {BASELINE_OOF_FILE} and {BASELINE_TEST_FILE}")
+    ctx.run.log(f"baseline: wrote {', '.join(files)}")
 
 
 def step_report(ctx: Context) -> None:

@@ -7,10 +7,13 @@ and the blend's ``blend_oof.csv`` / ``blend_test.csv``, all with columns ``id, f
 (see :func:`competition.baseline.probability_frame`).
 
 Labels come from each model's decision rule in ``decision.json`` when it has one, else from the argmax of its
-probabilities. ``decision.json`` holds either one rule (``{"kind": "threshold", "positive_class": c,
-"threshold": t, ...}`` or ``{"kind": "class_offsets", "offsets": [...], ...}``), which applies to the model named
-by its ``"model"`` key or else to ``submission.source``, or a mapping ``{model: rule}``. Rules tuned on the same
-out-of-fold rows flatter their model a little; the summary therefore also shows macro-F1 at the argmax.
+probabilities. The class shares each model predicts on test are those of a label submission: the rule applied to
+each fold model's test probabilities (:func:`competition.decision.predict_labels_per_fold` on the per-fold test
+files; a model without them shows none). ``decision.json`` holds either one rule (``{"kind": "threshold",
+"positive_class": c, "threshold": t, ...}`` or ``{"kind": "class_offsets", "offsets": [...], ...}``), which
+applies to the model named by its ``"model"`` key or else to ``submission.source``, or a mapping ``{model:
+rule}``. Rules tuned on the same out-of-fold rows flatter their model a little; the summary therefore also shows
+macro-F1 at the argmax.
 
 Every number comes from :mod:`imbalance_xfmr.metrics`. Outputs go to ``<run>/report/``: ``report.md`` (with the
 PNGs beside it), ``report.html`` (the same content, PNGs embedded) and ``report.json`` (every number). Markdown and
@@ -32,7 +35,14 @@ import pandas as pd
 from competition import plots
 from competition.config import PipelineConfig
 from competition.data import Competition, compare_ids
-from competition.decision import DECISION_FILE, MODEL_FILES, predict_labels
+from competition.decision import (
+    DECISION_FILE,
+    MODEL_FILES,
+    per_fold_test_inputs,
+    predict_labels,
+    predict_labels_per_fold,
+    read_test_per_fold,
+)
 from competition.document import Block, Heading, Image, Paragraph, Table, to_html, to_markdown
 from competition.errors import PipelineError
 from competition.rundir import RunDir, write_bytes, write_json, write_text
@@ -80,6 +90,7 @@ class ModelPredictions:
     fold: np.ndarray  # (n_train,) int64
     oof: np.ndarray  # (n_train, C) float64, out of fold
     test: np.ndarray | None  # (n_test, C) float64, or None when the model has no test file
+    test_per_fold: np.ndarray | None  # (K, n_test, C) float64, or None without the per-fold test files
 
 
 # ------------------------------------------------------------------------------------------------ reading inputs
@@ -120,8 +131,10 @@ def load_predictions(run_path: Path, competition: Competition) -> tuple[list[Mod
             test_frame = _read_probabilities(run_path / test_file, competition,
                                              competition.test[competition.id_column], "test.csv")
             test = test_frame[columns].to_numpy(dtype=np.float64)
+        test_per_fold = (read_test_per_fold(run_path, competition, name)
+                         if all((run_path / file).is_file() for file in per_fold_test_inputs(name)) else None)
         found.append(ModelPredictions(name, oof["fold"].to_numpy(dtype=np.int64),
-                                      oof[columns].to_numpy(dtype=np.float64), test))
+                                      oof[columns].to_numpy(dtype=np.float64), test, test_per_fold))
     return found, missing
 
 
@@ -228,8 +241,8 @@ def evaluate(model: ModelPredictions, competition: Competition, rule: Mapping[st
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "test_predicted_counts": None,
     }
-    if model.test is not None:
-        predicted = predict_labels(model.test, classes, rule)
+    if model.test_per_fold is not None:
+        predicted = predict_labels_per_fold(model.test_per_fold, classes, rule)
         result["test_predicted_counts"] = {label: int((predicted == label).sum()) for label in labels}
     return result
 

@@ -1,16 +1,23 @@
 """``submission.csv``: the chosen model's test predictions in exactly ``sample_submission.csv``'s format.
 
 Same columns in the same order, the same ids in the same order (taken from sample_submission itself), and either
-labels (from the model's tuned decision rule in ``decision.json``) or probabilities (one column per class named
-like the class, or, for a binary task with a single value column, the probability of the positive class). The
-frame is checked by :func:`competition.data.validate_submission` before it is written, atomically.
+labels or probabilities (one column per class named like the class, or, for a binary task with a single value
+column, the probability of the positive class). The frame is checked by
+:func:`competition.data.validate_submission` before it is written, atomically.
+
+Labels come from the model's decision rule in ``decision.json``, applied fold model by fold model
+(:func:`competition.decision.predict_labels_per_fold` on the per-fold test files): the rule was tuned on
+out-of-fold probabilities, each from a single fold model, and the average of the K fold models is less confident
+than any one of them, so the rule applied to ``test.csv``'s average over-corrects. Probabilities come from the
+ensembled ``test.csv`` (``baseline_test.csv``, ``blend_test.csv``), so ``submission.ensembling: rank`` changes
+probability submissions only. A label submission from a run folder without the per-fold test files (made by an
+older version) fails with the step to re-run; it does not fall back to the averaged probabilities.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +30,9 @@ from competition.decision import (
     DecisionError,
     load_decisions,
     positive_class,
-    predict_labels,
+    predict_labels_per_fold,
     read_probabilities,
+    read_test_per_fold,
 )
 from competition.rundir import write_csv
 
@@ -43,29 +51,26 @@ def check_source(config: PipelineConfig) -> None:
                          "or choose another submission.source")
 
 
-def make_submission(competition: Competition, test_proba: np.ndarray, kind: str,
-                    rule: Mapping[str, Any] | None = None, positive: str | None = None) -> pd.DataFrame:
-    """The submission frame for test probabilities (n_test, C) in ``competition.classes`` order.
-
-    ``kind='labels'`` needs the decision ``rule``; ``kind='probabilities'`` with a single value column needs the
-    binary task's ``positive`` class. The frame is not validated here (see :func:`write_submission`).
-    """
+def make_submission(competition: Competition, kind: str, predictions: np.ndarray,
+                    positive: str | None = None) -> pd.DataFrame:
+    """The submission frame for ``predictions`` in sample_submission.csv's row order: labels (n_test,) for
+    ``kind='labels'``, probabilities (n_test, C) in ``competition.classes`` order for ``kind='probabilities'``
+    (which, with a single value column, needs the binary task's ``positive`` class). The frame is not validated
+    here (see :func:`write_submission`)."""
     sample = competition.sample_submission
     id_column = competition.id_column
     classes = competition.classes
     submission = pd.DataFrame({id_column: sample[id_column].to_numpy(dtype=object)})
     value_columns = [c for c in sample.columns if c != id_column]
     if kind == "labels":
-        if rule is None:
-            raise ValueError("a label submission needs a decision rule")
-        submission[value_columns[0]] = predict_labels(test_proba, classes, rule)
+        submission[value_columns[0]] = predictions
     elif len(value_columns) == 1:
         if positive is None:
             raise ValueError("a one-column probability submission needs the positive class")
-        submission[value_columns[0]] = test_proba[:, int(np.flatnonzero(classes == positive)[0])]
+        submission[value_columns[0]] = predictions[:, int(np.flatnonzero(classes == positive)[0])]
     else:
         for column in value_columns:
-            submission[column] = test_proba[:, int(np.flatnonzero(classes == column)[0])]
+            submission[column] = predictions[:, int(np.flatnonzero(classes == column)[0])]
     return submission
 
 
@@ -79,27 +84,32 @@ def write_submission(path: Path, submission: pd.DataFrame, competition: Competit
 
 def submit(run_path: Path, competition: Competition, config: PipelineConfig,
            log: Callable[[str], None] = print) -> Path:
-    """Write ``run_path/submission.csv`` from ``submission.source``'s test predictions; return its path."""
+    """Write ``run_path/submission.csv`` from ``submission.source``'s test predictions; return its path.
+
+    Labels: the source's rule from ``decision.json`` (tuned again when it was tuned for another metric) on its
+    per-fold test probabilities. Probabilities: its ensembled test file. See the module docstring for why."""
     check_source(config)
     source, kind = config.submission.source, config.submission.kind
-    test_file = run_path / MODEL_FILES[source][1]
-    if not test_file.is_file():
-        raise CompetitionDataError(f"{test_file} is missing, so there is nothing to submit from "
-                                   f"submission.source={source!r}; run the steps before submit (or `run`)")
-    test_proba, _ = read_probabilities(test_file, competition, "test")
-    binary = len(competition.classes) == 2
-    positive = positive_class(competition.classes, competition.train_labels,
-                              config.threshold.positive_class) if binary else None
-    rule = None
     if kind == "labels":
         rules = load_decisions(run_path, competition, config, log)
         if source not in rules:
             raise CompetitionDataError(f"{run_path}/decision.json has no rule for {source!r} (it has "
                                        f"{sorted(rules)}); re-run the predict step")
-        rule = rules[source]
+        per_fold = read_test_per_fold(run_path, competition, source)
+        predictions = predict_labels_per_fold(per_fold, competition.classes, rules[source])
+        how = f"labels from {source}'s rule on each of its {len(per_fold)} fold models"
+    else:
+        test_file = run_path / MODEL_FILES[source][1]
+        if not test_file.is_file():
+            raise CompetitionDataError(f"{test_file} is missing, so there is nothing to submit from "
+                                       f"submission.source={source!r}; run the steps before submit (or `run`)")
+        predictions, _ = read_probabilities(test_file, competition, "test")
+        how = f"probabilities from {source}"
+    positive = (positive_class(competition.classes, competition.train_labels, config.threshold.positive_class)
+                if len(competition.classes) == 2 else None)
     path = run_path / SUBMISSION_FILE
-    write_submission(path, make_submission(competition, test_proba, kind, rule, positive), competition, kind)
-    log(f"submit: wrote {path} ({kind} from {source}, {len(test_proba)} rows)")
+    write_submission(path, make_submission(competition, kind, predictions, positive), competition, kind)
+    log(f"submit: wrote {path} ({how}, {len(predictions)} rows)")
     return path
 
 

@@ -4,7 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from competition.baseline import BaselineParams, cross_fit_baseline, make_baseline, probability_frame
+from competition.baseline import (
+    BaselineParams,
+    cross_fit_baseline,
+    make_baseline,
+    per_fold_probability_frame,
+    probability_frame,
+)
 
 WORDS = {"ham": ["see", "you", "later", "lunch", "home", "ok", "bus", "tonight", "call", "free"],
          "spam": ["win", "prize", "cash", "claim", "urgent", "call", "free", "now", "txt", "offer"]}
@@ -89,4 +95,14 @@ def test_probability_frame():
     frame = probability_frame(np.array(["a", "b"], dtype=object), np.array([[0.25, 0.75], [1.0, 0.0]]),
                               np.array(["ham", "spam"], dtype=object), fold=[0, 1])
     expected = pd.DataFrame({"id": ["a", "b"], "fold": [0, 1], "proba_ham": [0.25, 1.0], "proba_spam": [0.75, 0.0]})
+    pd.testing.assert_frame_equal(frame, expected)
+
+
+def test_per_fold_probability_frame_is_fold_by_fold_in_id_order():
+    per_fold = np.array([[[0.25, 0.75], [1.0, 0.0]], [[0.5, 0.5], [0.125, 0.875]], [[0.0, 1.0], [0.375, 0.625]]])
+    frame = per_fold_probability_frame(np.array(["a", "b"], dtype=object), per_fold,
+                                       np.array(["ham", "spam"], dtype=object))
+    expected = pd.DataFrame({"id": ["a", "b"] * 3, "fold": [0, 0, 1, 1, 2, 2],
+                             "proba_ham": [0.25, 1.0, 0.5, 0.125, 0.0, 0.375],
+                             "proba_spam": [0.75, 0.0, 0.5, 0.875, 1.0, 0.625]})
     pd.testing.assert_frame_equal(frame, expected)

@@ -35,8 +35,9 @@ def cli(data_dir, output, *extra):
 def test_baseline_step_writes_folds_and_probabilities(data_dir, tmp_path):
     cli(data_dir, tmp_path / "run")
     run = tmp_path / "run"
-    assert sorted(p.name for p in run.iterdir()) == ["baseline_oof.csv", "baseline_test.csv", "folds.csv",
-                                                     "manifest.json", "run.log"]
+    assert sorted(p.name for p in run.iterdir()) == ["baseline_oof.csv", "baseline_test.csv",
+                                                     "baseline_test_per_fold.csv", "folds.csv", "manifest.json",
+                                                     "run.log"]
     oof = pd.read_csv(run / "baseline_oof.csv")
     assert list(oof.columns) == ["id", "fold", "label", "proba_ham", "proba_spam"] and len(oof) == 36
     pd.testing.assert_series_equal(oof["fold"], pd.read_csv(run / "folds.csv")["fold"])
@@ -48,7 +49,7 @@ def test_baseline_step_writes_folds_and_probabilities(data_dir, tmp_path):
 def test_reruns_are_byte_identical_and_resume_skips_finished_work(data_dir, tmp_path, capsys):
     cli(data_dir, tmp_path / "a")
     cli(data_dir, tmp_path / "b")
-    for name in ("folds.csv", "baseline_oof.csv", "baseline_test.csv"):
+    for name in ("folds.csv", "baseline_oof.csv", "baseline_test.csv", "baseline_test_per_fold.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     capsys.readouterr()
     cli(data_dir, tmp_path / "a")  # same config: the run folder reopens and the baseline is not refitted

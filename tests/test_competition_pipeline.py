@@ -17,11 +17,13 @@ import pytest
 import pytorch_lightning as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import expit, logit, softmax
 from scipy.stats import rankdata
 from sklearn.metrics import balanced_accuracy_score, matthews_corrcoef
 from sklearn.metrics import f1_score as sklearn_f1_score
 
 import competition.train
+from competition.baseline import per_fold_probability_frame
 from competition.cli import main
 from competition.config import PipelineConfig
 from competition.data import CompetitionDataError, load_competition
@@ -31,6 +33,8 @@ from competition.decision import (
     check_metric,
     positive_class,
     predict_labels,
+    predict_labels_per_fold,
+    read_test_per_fold,
     tune_blend,
     tune_rule,
 )
@@ -103,10 +107,7 @@ def test_run_writes_predictions_decisions_submission_and_report(first_run, data_
     sample = pd.read_csv(data_dir / "sample_submission.csv", dtype=str, keep_default_na=False)
     submission = pd.read_csv(first_run / "submission.csv", dtype=str, keep_default_na=False)
     assert list(submission.columns) == list(sample.columns) and (submission["id"] == sample["id"]).all()
-    # The submission is the blend's test probabilities under the blend's tuned threshold.
-    blend_test = pd.read_csv(first_run / "blend_test.csv", dtype={"id": str})
-    expected = np.where(blend_test["proba_spam"] >= decisions["blend"]["threshold"], "spam", "ham")
-    assert (submission["label"].to_numpy() == expected).all()
+    assert set(submission["label"]) <= {"ham", "spam"}  # which labels: test_label_submission_is_decided_fold_by_fold
 
 
 def test_rerun_into_another_folder_is_byte_identical(first_run, data_dir, tmp_path):
@@ -189,9 +190,7 @@ def tiny(data_dir):
 
 
 def _labels_submission(tiny):
-    proba = np.tile([0.7, 0.3], (len(tiny.test), 1))
-    rule = {"kind": "threshold", "positive_class": "spam", "threshold": 0.5}
-    return make_submission(tiny, proba, "labels", rule)
+    return make_submission(tiny, "labels", np.full(len(tiny.test), "ham", dtype=object))
 
 
 def test_a_valid_label_submission_is_written(tiny, tmp_path):
@@ -225,13 +224,13 @@ def test_probability_submissions_follow_sample_submission(data_dir, tmp_path):
     # One value column: the positive class's probability.
     sample.assign(label="0.5").to_csv(folder / "sample_submission.csv", index=False)
     one_column = load_competition(folder, submission_kind="probabilities")
-    submission = make_submission(one_column, proba, "probabilities", positive="spam")
+    submission = make_submission(one_column, "probabilities", proba, positive="spam")
     np.testing.assert_array_equal(submission["label"], proba[:, 1])
     write_submission(folder / "submission.csv", submission, one_column, "probabilities")
     # One column per class, in sample_submission's column order (not the classes' order).
     sample[["id"]].assign(spam="0.5", ham="0.5").to_csv(folder / "sample_submission.csv", index=False)
     per_class = load_competition(folder, submission_kind="probabilities")
-    submission = make_submission(per_class, proba, "probabilities")
+    submission = make_submission(per_class, "probabilities", proba)
     assert list(submission.columns) == ["id", "spam", "ham"]
     np.testing.assert_array_equal(submission[["spam", "ham"]].to_numpy(), proba[:, ::-1])
     with pytest.raises(CompetitionDataError, match="not probabilities"):
@@ -328,3 +327,165 @@ def test_fold_ensembles(seed, n_folds, n_rows, n_classes):
         assert (np.diff(ranked[order, 1]) >= -1e-12).all()
     with pytest.raises(ValueError, match="'mean' or 'rank'"):
         ensemble(per_fold, "median")
+
+
+# ------------------------------------------------------------------------------------ per-fold label decisions
+
+BINARY = np.array(["ham", "spam"], dtype=object)
+EXTREME_PROBABILITIES = [0.0, 1.0, 5e-324, 2.2250738585072014e-308, 1e-300, 1e-10, 0.5, 1 - 2**-53, 1 - 1e-10]
+probabilities = st.one_of(st.sampled_from(EXTREME_PROBABILITIES), st.floats(0, 1))
+
+
+@given(st.lists(probabilities, min_size=1, max_size=40), st.data())
+def test_one_fold_threshold_decision_is_exactly_the_threshold_rule(p_spam, data):
+    p_spam = np.array(p_spam)
+    # tune_threshold returns one of the observed scores, so thresholds are mostly some row's own probability.
+    threshold = data.draw(st.one_of(st.sampled_from(p_spam.tolist()), st.sampled_from([0.0, 1.0]), probabilities))
+    neighbours = np.clip([threshold, np.nextafter(threshold, 0), np.nextafter(threshold, 1)], 0, 1)
+    p_spam = np.concatenate([p_spam, neighbours])
+    proba = np.column_stack([1 - p_spam, p_spam])
+    for positive in BINARY:
+        rule = {"kind": "threshold", "positive_class": positive, "threshold": threshold}
+        np.testing.assert_array_equal(predict_labels_per_fold(proba[None], BINARY, rule),
+                                      predict_labels(proba, BINARY, rule))
+
+
+@given(st.integers(1, 4), st.lists(st.lists(probabilities, min_size=3, max_size=3), min_size=1, max_size=20),
+       st.lists(st.one_of(st.floats(-50, 50), st.sampled_from([0.0, np.log(2), -np.log(2), 700.0])), min_size=3,
+                max_size=3))
+def test_one_fold_offset_decision_is_exactly_the_offset_rule(n_classes, rows, offsets):
+    proba = np.array(rows)
+    # Near-ties: a column one ulp from its neighbour, and exact copies, where exp could round two log-scores
+    # to one probability.
+    proba = np.column_stack([proba, np.nextafter(proba[:, :1], 1), proba[:, 1:2]])[:, :n_classes + 1]
+    classes = np.array([f"c{j}" for j in range(proba.shape[1])], dtype=object)
+    offsets = (offsets + [0.0, 0.0])[:proba.shape[1]]
+    for rule in ({"kind": "class_offsets", "offsets": offsets}, None):
+        np.testing.assert_array_equal(predict_labels_per_fold(proba[None], classes, rule),
+                                      predict_labels(proba, classes, rule))
+
+
+def test_one_fold_decision_with_tuned_rules():
+    rng = np.random.default_rng(3)
+    for classes in (BINARY, np.array(["a", "b", "c"], dtype=object)):
+        labels = classes[rng.choice(len(classes), size=200, p=np.r_[0.8, np.full(len(classes) - 1, 0.2 / (len(
+            classes) - 1))])]
+        proba = rng.dirichlet(np.ones(len(classes)), size=200) * 0.6 + 0.4 * (labels[:, None] == classes)
+        rule = tune_rule(labels, proba, classes, "f1_macro", "spam")
+        np.testing.assert_array_equal(predict_labels_per_fold(proba[None], classes, rule),
+                                      predict_labels(proba, classes, rule))
+
+
+@settings(max_examples=30)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 5), st.integers(1, 30), st.integers(2, 4))
+def test_per_fold_decision_matches_scipy_on_random_folds(seed, n_folds, n_rows, n_classes):
+    rng = np.random.default_rng(seed)
+    per_fold = rng.dirichlet(np.ones(n_classes), size=(n_folds, n_rows))
+    classes = np.array([f"c{j}" for j in range(n_classes)], dtype=object)
+    if n_classes == 2:
+        threshold = float(rng.uniform(0.01, 0.99))
+        rule = {"kind": "threshold", "positive_class": "c1", "threshold": threshold}
+        adjusted = expit(logit(per_fold[:, :, 1]) - logit(threshold)).mean(axis=0)
+        expected, clear = np.where(adjusted >= 0.5, "c1", "c0"), np.abs(adjusted - 0.5) > 1e-9
+    else:
+        offsets = rng.normal(0, 1, n_classes)
+        rule = {"kind": "class_offsets", "offsets": offsets.tolist()}
+        adjusted = softmax(np.log(per_fold) + offsets, axis=2).mean(axis=0)
+        top_two = np.sort(adjusted, axis=1)[:, -2:]
+        expected, clear = classes[adjusted.argmax(axis=1)], top_two[:, 1] - top_two[:, 0] > 1e-9
+    predicted = predict_labels_per_fold(per_fold, classes, rule)
+    np.testing.assert_array_equal(predicted[clear], expected[clear])
+
+
+def test_per_fold_decision_differs_from_the_rule_on_the_fold_mean():
+    # Binary: a threshold tuned low (0.2) for single models. Fold 0 is sure of spam, fold 1 sure of ham; their
+    # mean (0.4505) clears 0.2, but re-centred at the threshold they average to 0.488 < 1/2: ham.
+    per_fold = np.array([[[0.1, 0.9]], [[0.999, 0.001]]])
+    rule = {"kind": "threshold", "positive_class": "spam", "threshold": 0.2}
+    assert predict_labels(per_fold.mean(axis=0), BINARY, rule).tolist() == ["spam"]
+    assert expit(logit([0.9, 0.001]) - logit(0.2)).mean() == pytest.approx(0.48848, abs=1e-5)
+    assert predict_labels_per_fold(per_fold, BINARY, rule).tolist() == ["ham"]
+    # Multiclass: offsets favouring the rare class c. The mean of two disagreeing folds gives c 0.255 * e > 0.535;
+    # each fold's adjusted probabilities average to (0.118, 0.494, 0.388): b.
+    classes = np.array(["a", "b", "c"], dtype=object)
+    per_fold = np.array([[[0.4, 0.11, 0.49]], [[0.02, 0.96, 0.02]]])
+    rule = {"kind": "class_offsets", "offsets": [0.0, 0.0, 1.0]}
+    assert predict_labels(per_fold.mean(axis=0), classes, rule).tolist() == ["c"]
+    np.testing.assert_allclose(softmax(np.log(per_fold) + [0, 0, 1], axis=2).mean(axis=0),
+                               [[0.118248, 0.493912, 0.387840]], atol=1e-6)
+    assert predict_labels_per_fold(per_fold, classes, rule).tolist() == ["b"]
+
+
+def test_per_fold_decision_rejects_bad_input():
+    rule = {"kind": "threshold", "positive_class": "spam", "threshold": 0.5}
+    good = np.full((2, 3, 2), 0.5)
+    with pytest.raises(ValueError, match=r"shape \(n_folds >= 1, n_rows, 2\)"):
+        predict_labels_per_fold(good[0], BINARY, rule)
+    with pytest.raises(ValueError, match=r"shape"):
+        predict_labels_per_fold(np.full((2, 3, 3), 0.3), BINARY, rule)
+    for value in (np.nan, 1.5, -0.1):
+        with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
+            predict_labels_per_fold(np.where(good == good, value, good), BINARY, rule)
+    for threshold in (1.5, -0.1, np.nan):
+        with pytest.raises(ValueError, match="not a probability"):
+            predict_labels_per_fold(good, BINARY, {**rule, "threshold": threshold})
+    with pytest.raises(ValueError, match="2 finite numbers"):
+        predict_labels_per_fold(good, BINARY, {"kind": "class_offsets", "offsets": [0.0, np.inf]})
+
+
+def test_label_submission_is_decided_fold_by_fold(first_run, tiny):
+    decisions = json.loads((first_run / "decision.json").read_text())
+    weight = json.loads((first_run / "blend.json").read_text())["weight"]
+    columns = ["proba_ham", "proba_spam"]
+    per_fold = {}
+    for model, name in (("transformer", "test_per_fold.csv"), ("baseline", "baseline_test_per_fold.csv")):
+        frame = pd.read_csv(first_run / name, dtype={"id": str})
+        assert frame["fold"].tolist() == [0] * 60 + [1] * 60
+        assert frame["id"].tolist() == tiny.test_ids.tolist() * 2
+        per_fold[model] = frame[columns].to_numpy().reshape(2, 60, 2)
+    # The baseline step's per-fold file averages to its baseline_test.csv.
+    baseline_test = pd.read_csv(first_run / "baseline_test.csv", dtype={"id": str})
+    np.testing.assert_allclose(per_fold["baseline"].mean(axis=0), baseline_test[columns].to_numpy(), rtol=0,
+                               atol=1e-15)
+    blend = weight * per_fold["transformer"] + (1 - weight) * per_fold["baseline"]
+    np.testing.assert_array_equal(read_test_per_fold(first_run, tiny, "blend"), blend)
+    submission = pd.read_csv(first_run / "submission.csv", dtype=str, keep_default_na=False)
+    np.testing.assert_array_equal(submission["label"].to_numpy(dtype=object),
+                                  predict_labels_per_fold(blend, tiny.classes, decisions["blend"]))
+    # The report's predicted test shares are the submission's.
+    report = json.loads((first_run / "report" / "report.json").read_text())
+    assert report["models"]["blend"]["test_predicted_counts"] == {
+        label: int((submission["label"] == label).sum()) for label in ("ham", "spam")}
+
+
+def test_label_submission_without_per_fold_files_names_the_step_to_rerun(first_run, data_dir, tmp_path, capsys):
+    run = tmp_path / "old"
+    shutil.copytree(first_run, run)
+    for name, step in (("test_per_fold.csv", "predict"), ("baseline_test_per_fold.csv", "baseline")):
+        (run / name).rename(run / f"{name}.away")
+        with pytest.raises(SystemExit) as info:
+            run_pipeline(data_dir, run, "submit")
+        error = capsys.readouterr().err
+        assert info.value.code == 2 and f"{name} is missing" in error and f"re-run the {step} step" in error
+        (run / f"{name}.away").rename(run / name)
+    assert (run / "submission.csv").read_bytes() == (first_run / "submission.csv").read_bytes()
+    # The baseline step does not skip while one of its files is absent, so re-running it brings the file back.
+    (run / "baseline_test_per_fold.csv").unlink()
+    run_pipeline(data_dir, run, "baseline")
+    assert (run / "baseline_test_per_fold.csv").read_bytes() == (first_run / "baseline_test_per_fold.csv").read_bytes()
+
+
+def test_a_per_fold_file_out_of_order_is_refused(tiny, tmp_path):
+    per_fold = np.random.default_rng(0).dirichlet([1, 1], size=(3, len(tiny.test)))
+    frame = per_fold_probability_frame(tiny.test_ids, per_fold, tiny.classes)
+    frame.to_csv(tmp_path / "baseline_test_per_fold.csv", index=False)
+    np.testing.assert_array_equal(read_test_per_fold(tmp_path, tiny, "baseline"), per_fold)
+    for spoiled in (frame.iloc[::-1], frame.iloc[:-1], frame.assign(fold=frame["fold"].replace({0: 1, 1: 0}))):
+        spoiled.to_csv(tmp_path / "baseline_test_per_fold.csv", index=False)
+        with pytest.raises(DecisionError, match="once per fold.*re-run the baseline step"):
+            read_test_per_fold(tmp_path, tiny, "baseline")
+    frame.assign(proba_spam=1.5).to_csv(tmp_path / "baseline_test_per_fold.csv", index=False)
+    with pytest.raises(DecisionError, match=r"outside \[0, 1\]"):
+        read_test_per_fold(tmp_path, tiny, "baseline")
+    with pytest.raises(DecisionError, match="blend.json is missing.*re-run the predict step"):
+        read_test_per_fold(tmp_path, tiny, "blend")
