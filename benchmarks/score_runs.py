@@ -1,10 +1,11 @@
 """Score finished competition runs against the true test labels, for ``docs/RESULTS.md``.
 
 A real competition hides its test labels; the folders of ``../shared/data/`` ship them as ``solution.csv``. For
-each run folder this reads the test probabilities of the Transformer, the baseline and the blend
-(``test.csv``, ``baseline_test.csv``, ``blend_test.csv``) and their OOF-tuned rules (``decision.json``), and prints
-macro-F1 with the rule and with the plain argmax, the minority class's F1 (rule / argmax), the PR-AUC of the
-minority class for binary tasks, and the OOF macro-F1 the rule was tuned to. Run from the repository root:
+each run folder this scores the Transformer, the baseline and the blend: their labels under the OOF-tuned rule,
+decided fold model by fold model exactly as a label submission is (``decision.predict_labels_per_fold``), and the
+plain argmax of the fold-averaged probabilities (``test.csv``, ``baseline_test.csv``, ``blend_test.csv``). It prints
+macro-F1 and the minority class's F1 for both, the PR-AUC of the minority class for binary tasks, and the OOF
+macro-F1 the rule was tuned to. Run from the repository root:
 
     python benchmarks/score_runs.py --data.dir ../shared/data/trec runs/trec [runs/trec_other ...]
 """
@@ -19,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from competition.data import load_competition
-from competition.decision import DECISION_FILE, MODEL_FILES, predict_labels, read_probabilities
+from competition.decision import (
+    DECISION_FILE,
+    MODEL_FILES,
+    predict_labels,
+    predict_labels_per_fold,
+    read_probabilities,
+    read_test_per_fold,
+)
 from imbalance_xfmr.metrics import average_precision_score, f1_score
 
 
@@ -36,7 +44,8 @@ def score_run(run: Path, data_dir: Path) -> list[dict[str, object]]:
         if not (run / test_file).is_file():
             continue
         proba, _ = read_probabilities(run / test_file, competition, "test")
-        by_rule, by_argmax = predict_labels(proba, classes, rules[model]), predict_labels(proba, classes, None)
+        by_rule = predict_labels_per_fold(read_test_per_fold(run, competition, model), classes, rules[model])
+        by_argmax = predict_labels(proba, classes, None)
         row: dict[str, object] = {"run": run.name, "model": model, "oof_rule": round(rules[model]["score"], 4)}
         for name, predicted in (("rule", by_rule), ("argmax", by_argmax)):
             row[f"macro_f1_{name}"] = round(float(f1_score(truth, predicted, average="macro")), 4)

@@ -117,8 +117,10 @@ class SubmissionConfig:
     """What submission.csv holds.
 
     Args:
-        kind: Predicted labels, or class probabilities (sample_submission.csv must ask for the same).
-        ensembling: How the fold models' test predictions combine: mean of probabilities, or mean of ranks.
+        kind: Predicted labels, or class probabilities (sample_submission.csv must ask for the same). Labels come
+            from the model's OOF-tuned rule applied to each fold model's test probabilities, averaged over folds.
+        ensembling: How the fold models' test probabilities combine in test.csv and in probability submissions:
+            mean of probabilities, or mean of ranks. Label submissions decide fold by fold and do not use it.
         source: Which model's predictions to submit.
     """
 

@@ -20,10 +20,10 @@ import pandas as pd
 import pytorch_lightning as pl
 from scipy.stats import rankdata
 
-from competition.baseline import probability_frame
+from competition.baseline import per_fold_probability_frame, probability_frame
 from competition.context import Context
 from competition.data import Competition
-from competition.decision import MODEL_FILES, decide
+from competition.decision import MODEL_FILES, PER_FOLD_TEST_FILES, decide
 from competition.errors import PipelineError
 from competition.folds import run_folds
 from competition.rundir import write_csv
@@ -33,7 +33,7 @@ FOLDS_DIR = "folds"
 FOLD_OOF_FILE = "predictions_oof.csv"
 FOLD_TEST_FILE = "predictions_test.csv"
 OOF_FILE, TEST_FILE = MODEL_FILES["transformer"]
-TEST_PER_FOLD_FILE = "test_per_fold.csv"
+TEST_PER_FOLD_FILE = PER_FOLD_TEST_FILES["transformer"]
 
 
 class PredictionError(PipelineError):
@@ -140,9 +140,7 @@ def gather_predictions(run_path: Path, competition: Competition, fold: np.ndarra
     train_ids, test_ids = competition.train_ids, competition.test_ids
     write_csv(run_path / OOF_FILE, probability_frame(train_ids, oof, classes, fold=fold,
                                                      label=competition.train_labels))
-    write_csv(run_path / TEST_PER_FOLD_FILE, probability_frame(
-        np.tile(test_ids, n_folds), test_per_fold.reshape(-1, n_classes), classes,
-        fold=np.repeat(np.arange(n_folds), len(test_ids))))
+    write_csv(run_path / TEST_PER_FOLD_FILE, per_fold_probability_frame(test_ids, test_per_fold, classes))
     write_csv(run_path / TEST_FILE, probability_frame(test_ids, test, classes))
     return oof, test
 
