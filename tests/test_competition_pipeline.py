@@ -21,6 +21,7 @@ from scipy.special import expit, logit, softmax
 from scipy.stats import rankdata
 from sklearn.metrics import balanced_accuracy_score, matthews_corrcoef
 from sklearn.metrics import f1_score as sklearn_f1_score
+from tiny_competition import write_tiny_competition
 
 import competition.train
 from competition.baseline import per_fold_probability_frame
@@ -41,7 +42,6 @@ from competition.decision import (
 from competition.predict import ensemble
 from competition.submit import check_source, make_submission, write_submission
 
-DEMO = Path("competition/demo/binary")
 CONFIG = "competition/configs/tiny_test_pipeline.yaml"
 REPRODUCIBLE = ("folds.csv", "oof.csv", "test.csv", "test_per_fold.csv", "baseline_oof.csv", "blend_oof.csv",
                 "blend_test.csv", "decision.json", "blend.json", "submission.csv")
@@ -50,14 +50,7 @@ REPRODUCIBLE = ("folds.csv", "oof.csv", "test.csv", "test_per_fold.csv", "baseli
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     """200 train rows of the binary demo (10% spam) and its first 60 test rows."""
-    folder = tmp_path_factory.mktemp("tiny_competition")
-    train, test, sample = (pd.read_csv(DEMO / name, dtype=str, keep_default_na=False)
-                           for name in ("train.csv", "test.csv", "sample_submission.csv"))
-    subset = pd.concat([train[train["label"] == "spam"].head(20), train[train["label"] == "ham"].head(180)])
-    subset.sort_index().to_csv(folder / "train.csv", index=False)
-    test.head(60).to_csv(folder / "test.csv", index=False)
-    sample.head(60).to_csv(folder / "sample_submission.csv", index=False)
-    return folder
+    return write_tiny_competition(tmp_path_factory.mktemp("tiny_competition"), 20, 180, 60)
 
 
 def run_pipeline(data_dir: Path, output: Path, command: str = "run", *extra: str) -> None:

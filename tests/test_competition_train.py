@@ -10,25 +10,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tiny_competition import write_tiny_competition
 
 from competition.cli import main
 from competition.predict import FOLD_OOF_FILE, FOLD_TEST_FILE, fold_dir
 
-DEMO = Path("competition/demo/binary")
 CONFIG = "competition/configs/tiny_test_pipeline.yaml"
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     """120 train rows of the binary demo (12 spam) and its first 30 test rows."""
-    folder = tmp_path_factory.mktemp("train_step_competition")
-    train, test, sample = (pd.read_csv(DEMO / name, dtype=str, keep_default_na=False)
-                           for name in ("train.csv", "test.csv", "sample_submission.csv"))
-    subset = pd.concat([train[train["label"] == "spam"].head(12), train[train["label"] == "ham"].head(108)])
-    subset.sort_index().to_csv(folder / "train.csv", index=False)
-    test.head(30).to_csv(folder / "test.csv", index=False)
-    sample.head(30).to_csv(folder / "sample_submission.csv", index=False)
-    return folder
+    return write_tiny_competition(tmp_path_factory.mktemp("train_step_competition"), 12, 108, 30)
 
 
 @pytest.fixture(scope="module")
