@@ -301,8 +301,8 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def summary_table(results: Sequence[FoldResult]) -> str:
     """The per-model summary as a Markdown table (argmax macro-F1 on each fold's held-out rows)."""
-    lines = ["| fold | seed | status | train rows | valid rows | epochs | seconds | OOF macro-F1 (argmax) | checkpoint |",
-             "|---:|---:|---|---:|---:|---:|---:|---:|---|"]
+    lines = ["| fold | seed | status | train rows | valid rows | epochs | seconds | OOF macro-F1 (argmax) "
+             "| checkpoint |", "|---:|---:|---|---:|---:|---:|---:|---:|---|"]
     lines += [f"| {r.fold} | {'' if r.seed is None else r.seed} | {r.status} | {r.train_rows} | {r.valid_rows} | "
               f"{r.epochs} | {r.seconds:.1f} | {r.oof_f1_macro:.4f} | {r.checkpoint} |" for r in results]
     return "\n".join(lines)
