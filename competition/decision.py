@@ -134,11 +134,6 @@ def predict_labels(proba: np.ndarray, classes: np.ndarray, rule: Mapping[str, An
     return classes[apply_class_offsets(proba, np.asarray(rule["offsets"], dtype=np.float64))]
 
 
-def _log_probabilities(proba: np.ndarray) -> np.ndarray:
-    # The log of imbalance_xfmr.metrics.apply_class_offsets: a zero probability becomes log(tiny), finite.
-    return np.log(np.maximum(proba, np.finfo(np.float64).tiny))
-
-
 def _positive_margin(p: np.ndarray, threshold: float) -> np.ndarray:
     """``tanh(z / 2) = 2 * sigmoid(z) - 1`` with ``z = logit(p) - logit(threshold)``, elementwise, in [-1, 1].
 
@@ -191,7 +186,8 @@ def predict_labels_per_fold(per_fold: np.ndarray, classes: np.ndarray,
     if offsets.shape != (len(classes),) or not np.isfinite(offsets).all():
         raise ValueError(f"the rule's offsets must be {len(classes)} finite numbers, one per class; got "
                          f"{rule['offsets']!r}")
-    shifted = _log_probabilities(per_fold) + offsets  # (K, n, C)
+    # The log of imbalance_xfmr.metrics.apply_class_offsets: a zero probability becomes log(tiny), finite.
+    shifted = np.log(np.maximum(per_fold, np.finfo(np.float64).tiny)) + offsets  # (K, n, C)
     adjusted = np.exp(shifted - shifted.max(axis=2, keepdims=True))
     adjusted = (adjusted / adjusted.sum(axis=2, keepdims=True)).mean(axis=0)
     # exp rounds nearly equal log-scores to equal probabilities; the log-scores decide between those, which makes

@@ -122,10 +122,10 @@ def gather_predictions(run_path: Path, competition: Competition, fold: np.ndarra
     oof = np.zeros((len(fold), n_classes))
     test_per_fold = np.zeros((n_folds, len(competition.test), n_classes))
     for k in range(n_folds):
+        expected = np.flatnonzero(fold == k)
         for j in range(n_seeds):
             folder = fold_dir(run_path, k, j)
             held_out = read_fold_predictions(folder / FOLD_OOF_FILE, n_classes)
-            expected = np.flatnonzero(fold == k)
             if not np.array_equal(np.sort(held_out.index.to_numpy()), expected):
                 raise PredictionError(f"{folder / FOLD_OOF_FILE} does not cover fold {k}'s rows of folds.csv; delete "
                                       f"{folder} and re-run the train step")
