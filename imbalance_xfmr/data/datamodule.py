@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from imbalance_xfmr.sampling.torch_sampler import ClassBalancedBatchSampler, ResamplingSampler
 
 from .collate import PaddedTextDataset, identity_collate
-from .io import check_columns, read_table, write_text_atomic
+from .io import check_columns, read_table, write_text
 from .tokenizer import ALGORITHMS, TRUNCATIONS, SubwordTokenizer
 
 RESAMPLINGS = ("none", "random_under", "random_over", "class_balanced")
@@ -288,9 +288,9 @@ class TextDataModule(pl.LightningDataModule):
         log_dir = trainer.log_dir  # every rank must ask: it is broadcast from rank 0
         if log_dir is None or not trainer.is_global_zero:
             return
-        write_text_atomic(self._fitted_tokenizer().to_json(), Path(log_dir, "tokenizer.json"))
+        write_text(Path(log_dir, "tokenizer.json"), self._fitted_tokenizer().to_json())
         labels = {"label_column": self.label_column, "classes": self.classes, "class_counts": self.class_counts}
-        write_text_atomic(json.dumps(labels, indent=2, ensure_ascii=False) + "\n", Path(log_dir, "labels.json"))
+        write_text(Path(log_dir, "labels.json"), json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
 
     # ----------------------------------------------------------------------------------------------------------------
     # Reading and checking the tables

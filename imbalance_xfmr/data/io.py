@@ -1,13 +1,14 @@
-"""Reading text tables (CSV or Parquet) and writing CSV files atomically."""
+"""Reading text tables (CSV or Parquet), and the one atomic file writer of the library and the pipeline."""
 
 from __future__ import annotations
 
+import json
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Any
 
 import pandas as pd
 
@@ -39,28 +40,49 @@ def check_columns(frame: pd.DataFrame, required: Sequence[str], path: str | Path
 
 
 @contextmanager
-def _atomic_open(path: str | Path, newline: str | None = None) -> Iterator[TextIO]:
-    """A text stream on a temporary file beside ``path`` that replaces ``path`` only once fully written."""
+def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing; on success it is fsynced and renamed onto ``path``.
+
+    A reader (or a process killed mid-write) sees the old file or the whole new one, never a part. On an exception
+    the temporary file is removed and ``path`` is left as it was. ``mode`` is ``"w"`` (text, UTF-8, ``\\n`` line
+    endings on every platform) or ``"wb"``. The parent folder is created if needed; the file gets the usual
+    permissions (umask), not ``tempfile``'s private 0600.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    text_options = {"encoding": "utf-8", "newline": "\n"} if mode == "w" else {}
     try:
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a results file is as readable as any other
-        with os.fdopen(handle, "w", newline=newline, encoding="utf-8") as stream:
-            yield stream
+        with open(temporary, mode.replace("w", "x"), **text_options) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        temporary.unlink(missing_ok=True)
         raise
 
 
-def write_csv_atomic(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` to ``path`` as CSV so that readers see the old file or the whole new one, never a part."""
-    with _atomic_open(path, newline="") as stream:
-        frame.to_csv(stream, index=False)
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Atomically write ``data`` to ``path`` (see :func:`atomic_open`)."""
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
 
 
-def write_text_atomic(text: str, path: str | Path) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically, like :func:`write_csv_atomic`."""
-    with _atomic_open(path) as stream:
-        stream.write(text)
+def write_text(path: str | Path, text: str) -> None:
+    """Atomically write ``text`` (UTF-8) to ``path``."""
+    with atomic_open(path) as handle:
+        handle.write(text)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Atomically write ``obj`` as indented JSON with sorted keys and a final newline (stable bytes)."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+
+
+def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
+    """Atomically write ``frame`` as CSV without its index; float64 values in full (``repr``) precision."""
+    with atomic_open(path) as handle:
+        frame.to_csv(handle, index=False, lineterminator="\n")

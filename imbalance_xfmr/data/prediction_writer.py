@@ -10,7 +10,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import BasePredictionWriter
 
-from .io import write_csv_atomic
+from .io import write_csv
 
 
 class ProbabilityWriter(BasePredictionWriter):
@@ -82,4 +82,4 @@ class ProbabilityWriter(BasePredictionWriter):
         order = torch.argsort(index)
         frame = pd.DataFrame(probabilities[order].numpy(), columns=classes)
         frame.insert(0, datamodule.id_column, datamodule.predict_ids[index[order].numpy()])
-        write_csv_atomic(frame, Path(self.output_path))
+        write_csv(self.output_path, frame)
