@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import imbalance_xfmr.metrics as ours  # noqa: E402
 import ranking_bench  # noqa: E402
+from _harness import best_time  # noqa: E402
 from metrics_reference import assert_same_value  # noqa: E402
 
 Case = tuple[str, Callable[[], Any], Callable[[], Any]]
@@ -61,15 +61,6 @@ def _string_case(rng: np.random.Generator, n: int) -> tuple[Callable[[], Any], C
     y_true, y_pred = names[rng.integers(0, 5, n)], names[rng.integers(0, 5, n)]
     return (lambda: ours.f1_score(y_true, y_pred, average="macro"),
             lambda: skm.f1_score(y_true, y_pred, average="macro"))
-
-
-def best_time(func: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def run(cases: list[Case], repeat: int) -> None:

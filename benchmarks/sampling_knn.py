@@ -4,9 +4,10 @@
                                                  # EditedNearestNeighbours at 100k
     python benchmarks/sampling_knn.py --quick    # 10,000 rows, a smoke run
 
-``cases(n_rows)`` gives the cases for one data size in the shape ``benchmarks/sampling.py`` documents
-(``(name, n_rows, make_ours, make_reference or None)``); that script includes them in its own runs.
-Data and timing come from ``benchmarks/sampling.py``: float32 X with 32 features, binary y with a 5% minority.
+``cases(n_rows)`` gives the cases for one data size in the shape ``benchmarks/_harness.py`` documents
+(``(name, n_rows, make_ours, make_reference or None)``); ``benchmarks/sampling.py`` includes them in its own runs.
+Data, timing and comparison come from ``benchmarks/_harness.py``: float32 X with 32 features, binary y with a 5%
+minority.
 
 imbalanced-learn's TomekLinks asks every row for its nearest neighbour (quadratic: about half an hour at 1M rows
 on 2 cores), so at 1M rows only ours runs. EditedNearestNeighbours needs the neighbours of every majority row in
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Callable
 
 from imblearn.over_sampling import SMOTE as ReferenceSMOTE
 from imblearn.under_sampling import EditedNearestNeighbours as ReferenceEditedNearestNeighbours
@@ -27,11 +27,11 @@ from imblearn.under_sampling import TomekLinks as ReferenceTomekLinks
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _harness import Case, make_data, print_header, run_case  # noqa: E402
+
 from imbalance_xfmr.sampling._enn import EditedNearestNeighbours  # noqa: E402
 from imbalance_xfmr.sampling._smote import SMOTE  # noqa: E402
 from imbalance_xfmr.sampling._tomek import TomekLinks  # noqa: E402
-
-Case = tuple[str, int, Callable[[], Any], "Callable[[], Any] | None"]
 
 # Sizes above which imbalanced-learn's quadratic TomekLinks, and both quadratic ENNs, are not run.
 _TOMEK_REFERENCE_MAX_ROWS = 100_000
@@ -55,8 +55,6 @@ def cases(n_rows: int) -> list[Case]:
 
 
 def main() -> None:
-    import sampling  # benchmarks/sampling.py: shared data, timing and comparison
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 rows only")
     parser.add_argument("--repeat", type=int, default=1)
@@ -67,23 +65,12 @@ def main() -> None:
         plan = [(1_000_000, "SMOTE"), (100_000, "TomekLinks"), (1_000_000, "TomekLinks"),
                 (100_000, "EditedNearestNeighbours")]
 
-    print(f"{'sampler':<28}{'rows':>10}{'ours s':>10}{'imblearn s':>12}{'speed-up':>10}  identical")
+    print_header(28)
     for n_rows, wanted in plan:
-        X, y = sampling.make_data(n_rows)
-        for name, case_rows, make_ours, make_reference in cases(n_rows):
-            if name != wanted:
-                continue
-            ours_time, ours, ours_out = sampling.timed(make_ours, X, y, args.repeat)
-            if make_reference is None:
-                print(f"{name:<28}{case_rows:>10}{ours_time:>10.2f}{'not run':>12}{'':>10}  -", flush=True)
-                continue
-            ref_time, reference, reference_out = sampling.timed(make_reference, X, y, args.repeat)
-            same = sampling.identical(ours, reference, ours_out, reference_out)
-            print(
-                f"{name:<28}{case_rows:>10}{ours_time:>10.2f}{ref_time:>12.2f}{ref_time / ours_time:>9.1f}x  {same}",
-                flush=True,
-            )
-
+        X, y = make_data(n_rows)
+        for case in cases(n_rows):
+            if case[0] == wanted:
+                run_case(case, X, y, args.repeat, width=28)
 
 if __name__ == "__main__":
     main()

@@ -1,10 +1,11 @@
-"""The classical baseline: TF-IDF word and character n-grams with class-weighted logistic regression.
+"""The ``baseline`` step: TF-IDF word and character n-grams with class-weighted logistic regression.
 
 It is cross-fitted on the run's folds, like the Transformer, so the report can say whether the deep model earns
 its keep and the blend can be tuned out of fold. Each fold's pipeline (vectorizers included) is fitted on the
 other folds only, predicts its own fold (out-of-fold probabilities) and the test set; each fold model's test
 probabilities are kept (decision rules are applied to them one by one) and averaged over folds. scikit-learn does
-the work; fitting is deterministic (lbfgs), so reruns give equal arrays.
+the work; fitting is deterministic (lbfgs), so reruns give equal arrays. The step is skipped when the run folder
+already holds the baseline's probabilities.
 """
 
 from __future__ import annotations
@@ -14,26 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_union
 
-
-@dataclass
-class BaselineParams:
-    """TF-IDF + logistic regression settings (defaults: the reference baseline of the shared-data README)."""
-
-    word_ngram_range: tuple[int, int] = (1, 2)
-    char_ngram_range: tuple[int, int] = (2, 5)
-    min_df: int = 2
-    sublinear_tf: bool = True
-    C: float = 10.0
-    class_weight: str | None = "balanced"
-    max_iter: int = 2000
+from competition.config import BaselineConfig
+from competition.context import Context
+from competition.folds import run_folds
 
 
-def make_baseline(params: BaselineParams) -> Pipeline:
+def make_baseline(params: BaselineConfig) -> Pipeline:
     """An unfitted pipeline: word n-gram TF-IDF and ``char_wb`` n-gram TF-IDF side by side, then
     ``LogisticRegression(C, class_weight)``."""
     features = make_union(
@@ -68,14 +59,14 @@ def _proba_in_class_order(model: Pipeline, texts: np.ndarray, classes: np.ndarra
 
 
 def cross_fit_baseline(texts: np.ndarray, labels: np.ndarray, test_texts: np.ndarray, fold: np.ndarray,
-                       params: BaselineParams | None = None,
+                       params: BaselineConfig | None = None,
                        progress: Callable[[str], None] | None = None) -> CrossFitResult:
     """Fit one baseline per fold and collect its out-of-fold and test probabilities.
 
     ``texts``, ``labels`` and ``fold`` have shape (n_train,) (``fold`` holds ints ``0 .. K-1``, as in
     ``folds.csv``); ``test_texts`` has shape (n_test,). ``progress`` receives one line per finished fold.
     """
-    params = params or BaselineParams()
+    params = params or BaselineConfig()
     texts, labels, test_texts = (np.asarray(a, dtype=object) for a in (texts, labels, test_texts))
     fold = np.asarray(fold)
     if not (len(texts) == len(labels) == len(fold)):
@@ -99,20 +90,19 @@ def cross_fit_baseline(texts: np.ndarray, labels: np.ndarray, test_texts: np.nda
     return CrossFitResult(classes, oof, test_per_fold)
 
 
-def probability_frame(ids: np.ndarray, proba: np.ndarray, classes: np.ndarray, **leading) -> pd.DataFrame:
-    """A frame ``id, *leading, proba_<class>...`` for writing probabilities (OOF or test) to CSV.
-
-    ``leading`` adds columns between the id and the probabilities (``fold=..., label=...`` for OOF files).
-    """
-    frame = pd.DataFrame({"id": ids, **leading})
-    for j, name in enumerate(classes):
-        frame[f"proba_{name}"] = proba[:, j]
-    return frame
-
-
-def per_fold_probability_frame(ids: np.ndarray, per_fold: np.ndarray, classes: np.ndarray) -> pd.DataFrame:
-    """A frame ``id, fold, proba_<class>...`` for K fold models' probabilities ``per_fold`` (K, n, C) on the rows
-    ``ids`` (n,): fold 0's n rows first, each fold's in ``ids`` order (the layout of ``test_per_fold.csv``)."""
-    n_folds, n_rows, n_classes = per_fold.shape
-    return probability_frame(np.tile(ids, n_folds), per_fold.reshape(-1, n_classes), classes,
-                             fold=np.repeat(np.arange(n_folds), n_rows))
+def step_baseline(ctx: Context) -> None:
+    """Cross-fit the baseline on the run's folds and write its out-of-fold, per-fold test and fold-averaged test
+    probabilities (skipped when they are there, or when ``baseline.enabled`` is false)."""
+    if not ctx.config.baseline.enabled:
+        ctx.run.log("baseline: disabled (baseline.enabled=false)")
+        return
+    if ctx.run.has_probabilities("baseline"):
+        ctx.run.log("baseline: its probabilities are already in the run folder, skipped")
+        return
+    competition = ctx.competition
+    fold = run_folds(ctx)
+    ctx.run.pin("baseline")
+    result = cross_fit_baseline(competition.train_texts, competition.train_labels, competition.test_texts, fold,
+                                ctx.config.baseline, progress=ctx.run.log)
+    ctx.run.write_probabilities("baseline", competition, fold, result.oof, result.test_per_fold, result.test)
+    ctx.run.log("baseline: wrote its out-of-fold and test probabilities")

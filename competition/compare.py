@@ -19,29 +19,17 @@ from typing import Any
 
 import yaml
 
-from competition.decision import MODEL_FILES
-from competition.document import Block, Heading, Paragraph, Table, to_html, to_markdown
+from competition.document import Block, Heading, Paragraph, Table, literal, to_html, to_markdown
 from competition.errors import PipelineError
-from competition.report import METRICS, REPORT_DIR
-from competition.rundir import MANIFEST, PROJECT_ROOT, write_json, write_text
+from competition.report import METRICS
+from competition.run_folder import MODELS, PROJECT_ROOT, flatten, is_run_folder, read_report_numbers
+from imbalance_xfmr.data.io import write_json, write_text
 
 IGNORED_KEYS = ("output",)  # differs between any two runs and says nothing about them
 
 
 class CompareError(PipelineError):
     """A run folder has no readable report, or the output folder cannot take the comparison."""
-
-
-def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as ``{"a.b.c": value}``; lists and other values are kept as they are."""
-    flat = {}
-    for key, value in config.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
 
 
 def _lightning_keys(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,18 +46,17 @@ def _lightning_keys(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
     """A run's ``report.json``, with the error a user can act on when it is missing or unreadable."""
-    path = Path(run_dir) / REPORT_DIR / "report.json"
-    if not path.is_file():
-        hint = ("it is not a run folder" if not (Path(run_dir) / MANIFEST).is_file()
-                else f"run `python -m competition report --config <its config> --output {run_dir}` first")
-        raise CompareError(f"{run_dir} has no {REPORT_DIR}/report.json: {hint}")
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise CompareError(f"{path} is not valid JSON ({err}); re-run the report step on {run_dir}") from err
+        report = read_report_numbers(run_dir)
+    except ValueError as err:
+        raise CompareError(f"{run_dir}'s report is not valid JSON ({err}); re-run the report step on it") from err
+    if report is None:
+        hint = ("it is not a run folder" if not is_run_folder(run_dir)
+                else f"run `python -m competition report --config <its config> --output {run_dir}` first")
+        raise CompareError(f"{run_dir} has no report: {hint}")
     if not isinstance(report, dict) or not {"run", "models"} <= set(report):
-        raise CompareError(f"{path} is not a report this version wrote (no 'run' or 'models'); re-run the report "
-                           f"step on {run_dir}")
+        raise CompareError(f"{run_dir}'s report was not written by this version (no 'run' or 'models'); re-run the "
+                           "report step on it")
     return report
 
 
@@ -80,7 +67,7 @@ def _labels(run_dirs: Sequence[str | Path]) -> list[str]:
 
 
 def _show(value: Any) -> str:
-    return "–" if value is None else json.dumps(value) if isinstance(value, (list, dict, bool)) else str(value)
+    return "–" if value is None else literal(json.dumps(value) if isinstance(value, (list, dict, bool)) else value)
 
 
 def compare(run_dirs: Sequence[str | Path]) -> tuple[list[Block], dict[str, Any]]:
@@ -93,7 +80,7 @@ def compare(run_dirs: Sequence[str | Path]) -> tuple[list[Block], dict[str, Any]
     rows = [{"run": label, "model": model, "decision_rule": e["decision"]["text"],
              **{key: config.get(key) for key in differing}, **{m: e["overall"][m] for m in METRICS}}
             for label, report, config in zip(labels, reports, configs)
-            for model, e in sorted(report["models"].items(), key=lambda item: list(MODEL_FILES).index(item[0]))]
+            for model, e in sorted(report["models"].items(), key=lambda item: MODELS.index(item[0]))]
     best = {m: max((row[m] for row in rows if row[m] is not None), default=None) for m in METRICS}
 
     def cell(row: dict[str, Any], metric: str) -> str:
@@ -101,14 +88,14 @@ def compare(run_dirs: Sequence[str | Path]) -> tuple[list[Block], dict[str, Any]
         text = "–" if value is None else f"{value:.4f}"
         return f"**{text}**" if value is not None and value == best[metric] and len(rows) > 1 else text
 
-    header = ["run", "model", *differing, *METRICS.values(), "decision rule"]
-    table = Table(header, [[row["run"], row["model"], *(_show(row[k]) for k in differing),
-                            *(cell(row, m) for m in METRICS), row["decision_rule"]] for row in rows],
+    header = ["run", "model", *map(literal, differing), *METRICS.values(), "decision rule"]
+    table = Table(header, [[literal(row["run"]), row["model"], *(_show(row[k]) for k in differing),
+                            *(cell(row, m) for m in METRICS), literal(row["decision_rule"])] for row in rows],
                   numeric=[False, False, *([False] * len(differing)), *([True] * len(METRICS)), False])
     winner = max(rows, key=lambda row: row["macro_f1"])
     blocks: list[Block] = [
         Heading("Runs compared", 1),
-        Paragraph(f"Best out-of-fold macro-F1: **{winner['run']} / {winner['model']}**, {winner['macro_f1']:.4f} "
+        Paragraph(f"Best out-of-fold macro-F1: **{literal(winner['run'])} / {winner['model']}**, {winner['macro_f1']:.4f} "
                   f"({len(rows)} models in {len(reports)} runs). Bold: the best value of each score."),
     ]
     data_hashes = {json.dumps(r["run"].get("data"), sort_keys=True) for r in reports}
@@ -130,7 +117,7 @@ def write_comparison(run_dirs: Sequence[str | Path], output: str | Path | None =
     markdown = to_markdown(blocks)
     if output is not None:
         folder = Path(output)
-        if (folder / MANIFEST).exists():
+        if is_run_folder(folder):
             raise CompareError(f"{folder} is a run folder; choose another --output for the comparison")
         folder.mkdir(parents=True, exist_ok=True)
         write_text(folder / "compare.md", markdown)

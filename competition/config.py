@@ -1,7 +1,10 @@
 """The pipeline's config schema: one dataclass per YAML section, read by ``python -m competition``.
 
 Every field can be set in the ``--config`` YAML or on the command line in jsonargparse style
-(``--data.dir DIR``, ``--folds.n_splits 3``, ``--submission.kind probabilities``); an unknown key is an error.
+(``--data.dir DIR``, ``--folds.n_splits 3``, ``--submission.kind probabilities``); an unknown key or a value of the
+wrong type is an error of the parser. What needs the data or another section (ranges, the metric against the
+number of classes, the fold models' Lightning sections) is checked by :mod:`competition.validate`, once, before
+any step writes anything.
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
-from competition.baseline import BaselineParams
 
 
 @dataclass
@@ -21,12 +23,14 @@ class DataConfig:
         id_column: Name of the id column in all three files.
         text_column: Name of the text column in train.csv and test.csv.
         label_column: Name of the label column in train.csv (and of sample_submission's label column).
+        encoding: Text encoding of the three CSV files (e.g. utf-8, latin-1, cp1252).
     """
 
     dir: str
     id_column: str = "id"
     text_column: str = "text"
     label_column: str = "label"
+    encoding: str = "utf-8"
 
 
 @dataclass
@@ -79,11 +83,11 @@ class TransformerConfig:
 
 
 @dataclass
-class BaselineConfig(BaselineParams):
-    """The TF-IDF + logistic-regression baseline, cross-fitted on the same folds.
+class BaselineConfig:
+    """The TF-IDF + logistic-regression baseline, cross-fitted on the same folds (defaults: the reference baseline
+    of the shared-data README).
 
     Args:
-        enabled: Fit the baseline (its OOF scores go into the report; the blend needs it).
         word_ngram_range: Word n-gram range of the word TF-IDF.
         char_ngram_range: Character n-gram range of the char_wb TF-IDF.
         min_df: Minimum document count of a kept n-gram.
@@ -91,8 +95,16 @@ class BaselineConfig(BaselineParams):
         C: Inverse regularisation strength of LogisticRegression.
         class_weight: LogisticRegression's class_weight ('balanced' or None).
         max_iter: lbfgs iteration limit.
+        enabled: Fit the baseline (its OOF scores go into the report; the blend needs it).
     """
 
+    word_ngram_range: tuple[int, int] = (1, 2)
+    char_ngram_range: tuple[int, int] = (2, 5)
+    min_df: int = 2
+    sublinear_tf: bool = True
+    C: float = 10.0
+    class_weight: Optional[Literal["balanced"]] = "balanced"
+    max_iter: int = 2000
     enabled: bool = True
 
 
@@ -101,9 +113,10 @@ class ThresholdConfig:
     """The decision rule tuned on the out-of-fold predictions.
 
     Args:
-        metric: Competition metric the threshold (binary) or per-class adjustments (multiclass) maximise; a
-            metric name of imbalance_xfmr.metrics: f1_macro or balanced_accuracy for any task; for binary tasks
-            also f1 (of the positive class), mcc, gmean or youden.
+        metric: Competition metric the threshold (binary) or per-class adjustments (multiclass) maximise; one of
+            the library's threshold metrics (imbalance_xfmr.metrics.BINARY_THRESHOLD_METRICS for binary tasks:
+            f1 of the positive class, f1_macro, fbeta, mcc, gmean, balanced_accuracy, youden;
+            MULTICLASS_THRESHOLD_METRICS otherwise: f1_macro, balanced_accuracy).
         positive_class: Binary tasks: the class the threshold applies to, whose probability a one-column
             probability submission holds; None: train's minority class.
     """
@@ -153,7 +166,3 @@ class PipelineConfig:
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
     submission: SubmissionConfig = field(default_factory=SubmissionConfig)
 
-
-# Sections whose change makes a run folder's outputs stale: a run folder reopens only when these match.
-# threshold, submission and output may change between invocations (re-report, re-submit, a moved folder).
-FIXED_SECTIONS = ("seed", "data", "folds", "transformer", "baseline")

@@ -44,6 +44,7 @@ class Competition:
     id_column: str = "id"
     text_column: str = "text"
     label_column: str = "label"
+    warnings: tuple[str, ...] = ()  # what is suspicious but usable (labels that differ only in case or spaces)
 
     @property
     def files(self) -> dict[str, Path]:
@@ -75,6 +76,18 @@ class Competition:
         """Shape (n_test,), dtype object (str), in test.csv order (= sample_submission order)."""
         return self.test[self.text_column].to_numpy(dtype=object)
 
+    @property
+    def class_counts(self) -> np.ndarray:
+        """Train rows per class, shape (C,) int64, in ``classes`` order."""
+        return (self.train_labels[:, None] == self.classes[None, :]).sum(axis=0)
+
+    @property
+    def minority_class(self) -> str:
+        """Train's rarest class; on a tie the later one in ``classes`` order. The one rule for "the minority
+        class": the binary threshold's default positive class and the report's minority are this class."""
+        counts = self.class_counts
+        return str(self.classes[len(counts) - 1 - int(np.argmin(counts[::-1]))])
+
 
 def _examples(values) -> str:
     values = [v.item() if isinstance(v, np.generic) else v for v in values]
@@ -82,11 +95,38 @@ def _examples(values) -> str:
     return shown + (f", ... ({len(values)} in all)" if len(values) > SHOWN else "")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+    except UnicodeDecodeError as err:
+        raise CompetitionDataError(_decode_error(path, encoding, err)) from err
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise CompetitionDataError(f"{path} is not a readable CSV file: {err}") from err
+
+
+def _decode_error(path: Path, encoding: str, err: UnicodeDecodeError) -> str:
+    """Which line of ``path`` holds the first byte that ``encoding`` cannot decode, and what to do about it."""
+    data = path.read_bytes()
+    try:
+        data.decode(encoding)
+        where = f"({err.reason})"
+    except UnicodeDecodeError as first:
+        line = data.count(b"\n", 0, first.start) + 1
+        column = first.start - (data.rfind(b"\n", 0, first.start) + 1) + 1
+        where = f"at line {line}, column {column}: byte 0x{data[first.start]:02x} ({first.reason})"
+    return (f"{path} is not valid {encoding} text {where}. Save the file as UTF-8, or give its encoding with "
+            "--data.encoding (e.g. latin-1 or cp1252)")
+
+
+def _label_variants(labels: np.ndarray) -> list[str]:
+    """Warnings for train labels that differ only in case or surrounding spaces (``ham``, ``Ham``, ``spam ``):
+    probably one class written several ways; each variant stays a class of its own."""
+    by_form: dict[str, list[str]] = {}
+    for label in np.unique(labels).tolist():
+        by_form.setdefault(label.strip().casefold(), []).append(label)
+    return [f"train.csv labels {_examples(variants)} differ only in case or surrounding spaces and are "
+            f"{len(variants)} separate classes; if they are one class, write it one way in train.csv"
+            for variants in by_form.values() if len(variants) > 1]
 
 
 def _require_columns(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
@@ -165,13 +205,16 @@ def _check_sample_values(sample: pd.DataFrame, id_column: str, label_column: str
 
 
 def load_competition(data_dir: str | Path, id_column: str = "id", text_column: str = "text",
-                     label_column: str = "label", submission_kind: SubmissionKind = "labels") -> Competition:
+                     label_column: str = "label", submission_kind: SubmissionKind = "labels",
+                     encoding: str = "utf-8") -> Competition:
     """Read and validate a competition folder; raise :class:`CompetitionDataError` listing every problem found.
 
     Checks: the three files exist; the id/text/label columns exist; ids are unique in each file; neither train
     nor test is empty; no text or train label is empty or NaN; train has at least two classes; test ids equal
     sample_submission ids (same set, same order); sample_submission has the columns and values a
-    ``submission_kind`` submission needs (for labels: only labels seen in train).
+    ``submission_kind`` submission needs (for labels: only labels seen in train). The files are read as
+    ``encoding`` text; a byte that does not decode is reported with its file, line and column. Labels that
+    differ only in case or surrounding spaces are accepted with a warning in ``Competition.warnings``.
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -182,7 +225,7 @@ def load_competition(data_dir: str | Path, id_column: str = "id", text_column: s
         present = sorted(p.name for p in data_dir.iterdir())
         raise CompetitionDataError(f"{data_dir} has no {', '.join(missing)} (it holds {present}); a competition "
                                    f"folder needs {', '.join(FILES)}")
-    train, test, sample = (_read_csv(data_dir / name) for name in FILES)
+    train, test, sample = (_read_csv(data_dir / name, encoding) for name in FILES)
     _require_columns(train, [id_column, text_column, label_column], data_dir / "train.csv")
     _require_columns(test, [id_column, text_column], data_dir / "test.csv")
     _require_columns(sample, [id_column], data_dir / "sample_submission.csv")
@@ -206,7 +249,8 @@ def load_competition(data_dir: str | Path, id_column: str = "id", text_column: s
     problems += _check_sample_values(sample, id_column, label_column, classes, submission_kind)
     if problems:
         raise CompetitionDataError(f"{data_dir} is not a usable competition:\n- " + "\n- ".join(problems))
-    return Competition(data_dir, train, test, sample, classes, id_column, text_column, label_column)
+    return Competition(data_dir, train, test, sample, classes, id_column, text_column, label_column,
+                       tuple(_label_variants(classes)))
 
 
 def validate_submission(submission: pd.DataFrame, sample_submission: pd.DataFrame, classes, kind: SubmissionKind,

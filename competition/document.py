@@ -3,7 +3,9 @@
 A report is a list of blocks (:class:`Heading`, :class:`Paragraph`, :class:`Table`, :class:`Image`). Markdown
 refers to images by file name (the PNGs sit next to it); the HTML page embeds them as base64 ``data:`` URIs
 and styles itself inline, so it can be mailed or attached as one file. Paragraph and cell text may use
-``**bold**`` and ```code``` and nothing else; everything else is escaped in HTML.
+``**bold**``, ```code``` and Markdown's backslash escapes (``\\*`` is a literal ``*``) and nothing else; text from
+the data (labels, file names) goes through :func:`literal` first, so that a label such as ``a|b`` or ``**x**``
+renders as itself in both formats. Everything else is escaped in HTML.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ import html
 import re
 from dataclasses import dataclass
 
-_INLINE = re.compile(r"\*\*(.+?)\*\*|`(.+?)`")
+_INLINE = re.compile(r"\\(.)|\*\*((?:\\.|.)+?)\*\*|`([^`]+)`")
+_SPECIAL = re.compile(r"[\\`*_{}\[\]<>()#+\-.!|~]")
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")
+
+
+def literal(text: object) -> str:
+    """``text`` (a label, a name from the data) as paragraph or cell text that renders as itself: every character
+    Markdown or this module would read as markup is backslash-escaped, newlines become spaces."""
+    return _SPECIAL.sub(r"\\\g<0>", str(text)).replace("\n", " ")
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; max-width: 1100px; margin: 2em auto;
@@ -57,7 +67,8 @@ class Table:
             raise ValueError(f"not a Markdown pipe table: {text[:80]!r}")
 
         def cells(line: str) -> list[str]:
-            return [cell.strip() for cell in line[1:-1].split("|")]
+            # Split on the pipes that are not backslash-escaped; escaped ones stay in the cell's text.
+            return [cell.strip() for cell in _UNESCAPED_PIPE.sub(lambda m: m.group(1) + "\0", line[1:-1]).split("\0")]
         return cls(cells(lines[0]), [cells(line) for line in lines[2:]])
 
     def is_numeric(self, column: int) -> bool:
@@ -77,7 +88,7 @@ Block = Heading | Paragraph | Table | Image
 
 
 def _markdown_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _UNESCAPED_PIPE.sub(lambda m: m.group(1) + "\\|", text).replace("\n", " ")
 
 
 def to_markdown(blocks: list[Block]) -> str:
@@ -99,13 +110,18 @@ def to_markdown(blocks: list[Block]) -> str:
 
 
 def _inline_html(text: str) -> str:
-    """Escape ``text`` for HTML, turning ``**bold**`` into <strong> and ```code``` into <code>."""
+    """Escape ``text`` for HTML, turning ``**bold**`` into <strong>, ```code``` into <code> and a backslash-escaped
+    character into itself."""
     out, position = [], 0
     for match in _INLINE.finditer(text):
         out.append(html.escape(text[position:match.start()]))
-        bold, code = match.groups()
-        out.append(f"<strong>{_inline_html(bold)}</strong>" if bold is not None
-                   else f"<code>{html.escape(code)}</code>")
+        escaped, bold, code = match.groups()
+        if escaped is not None:
+            out.append(html.escape(escaped))
+        elif bold is not None:
+            out.append(f"<strong>{_inline_html(bold)}</strong>")
+        else:
+            out.append(f"<code>{html.escape(code)}</code>")
         position = match.end()
     out.append(html.escape(text[position:]))
     return "".join(out)

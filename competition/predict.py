@@ -1,87 +1,32 @@
-"""Out-of-fold and test predictions of the fold models, and their fold ensemble.
+"""The ``predict`` step: each fold model predicts its held-out rows and the test rows, and the run's Transformer
+probabilities are assembled from them.
 
-Each fold model predicts, with the library's :class:`~imbalance_xfmr.data.ProbabilityWriter`, its own held-out
-rows (``predict_split='validation'``) and the test set into its folder (:func:`fold_dir`; called by the training
-step). :func:`gather_predictions` then assembles, in the layout of :func:`competition.baseline.probability_frame`,
-with a fold's prediction the mean of its models' when ``transformer.n_seeds`` > 1:
+Each trained fold model (``done.json``) predicts as ``imbalance-xfmr predict`` would, from its chosen checkpoint
+(:func:`competition.fold_models.predict_args`: the tokenizer and labels come from the checkpoint, the weights load
+with ``weights_only=True``); a model whose predictions are there is not run again. Then, with a fold's prediction
+the mean of its models' when ``transformer.n_seeds`` > 1:
 
-- ``oof.csv``: id, fold, label, proba_<class>... for every train row, from the model that did not train on it;
-- ``test_per_fold.csv``: id, fold, proba_<class>... each fold model's test probabilities, fold by fold;
-- ``test.csv``: id, proba_<class>... the fold ensemble (:func:`ensemble`).
+- out of fold: every train row from the fold model that did not train on it;
+- per fold on test: each fold's test probabilities, fold by fold;
+- test: the fold ensemble (:func:`ensemble`, ``submission.ensembling``).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
-import pandas as pd
-import pytorch_lightning as pl
 from scipy.stats import rankdata
 
-from competition.baseline import per_fold_probability_frame, probability_frame
 from competition.context import Context
-from competition.data import Competition
-from competition.decision import MODEL_FILES, PER_FOLD_TEST_FILES, decide
 from competition.errors import PipelineError
+from competition.fold_models import build, fit_args, model_seed, predict_args, torch_threads
 from competition.folds import run_folds
-from competition.rundir import write_csv
-from imbalance_xfmr.data import ProbabilityWriter, TextDataModule
-
-FOLDS_DIR = "folds"
-FOLD_OOF_FILE = "predictions_oof.csv"
-FOLD_TEST_FILE = "predictions_test.csv"
-OOF_FILE, TEST_FILE = MODEL_FILES["transformer"]
-TEST_PER_FOLD_FILE = PER_FOLD_TEST_FILES["transformer"]
+from imbalance_xfmr.metrics import f1_score
 
 
 class PredictionError(PipelineError):
-    """Fold predictions are missing or do not fit the competition; the message says which step to re-run."""
-
-
-def fold_dir(run_path: Path, k: int, j: int = 0) -> Path:
-    """The folder of fold ``k``'s model with seed index ``j`` (see ``transformer.n_seeds``): its checkpoints, logs
-    and predictions. The first seed's is plain ``fold_k``, so a one-seed run has one folder per fold."""
-    return run_path / FOLDS_DIR / (f"fold_{k}" if j == 0 else f"fold_{k}_seed_{j}")
-
-
-def label_codes(n_classes: int) -> list[str]:
-    """Label codes ``c0, c1, ...`` (zero-padded so that string order is class order), one per class: what the
-    fold models see instead of the competition's labels (see :mod:`competition.train`)."""
-    width = len(str(n_classes - 1))
-    return [f"c{j:0{width}d}" for j in range(n_classes)]
-
-
-def predict_with_checkpoint(trainer: pl.Trainer, model: pl.LightningModule, data_args: dict[str, Any],
-                            checkpoint: Path, split: Literal["validation", "test"], output: Path) -> None:
-    """Write ``checkpoint``'s class probabilities on ``split`` to the CSV ``output`` (row id, one column per class).
-
-    The DataModule is built from the fold's data arguments with ``checkpoint_path`` set, so it takes tokenizer and
-    label encoding from the checkpoint and fits nothing; the weights load with ``weights_only=True``.
-    """
-    writers = [callback for callback in trainer.callbacks if isinstance(callback, ProbabilityWriter)]
-    if len(writers) != 1:
-        raise PredictionError(f"the fold Trainer has {len(writers)} ProbabilityWriter callbacks, expected one (the "
-                              "imbalance-xfmr CLI adds it)")
-    writers[0].output_path = str(output)
-    writers[0].overwrite = True  # the run folder (RunDir) decides what may be replaced, not the callback
-    datamodule = TextDataModule(**{**data_args, "predict_split": split, "checkpoint_path": str(checkpoint)})
-    trainer.predict(model, datamodule=datamodule, ckpt_path=str(checkpoint), weights_only=True,
-                    return_predictions=False)
-
-
-def read_fold_predictions(path: Path, n_classes: int) -> pd.DataFrame:
-    """A fold's prediction CSV as a frame indexed by row position, one float64 column per class code (n, C)."""
-    if not path.is_file():
-        raise PredictionError(f"{path} is missing; delete {path.parent / 'done.json'} if it is there and re-run the "
-                              "train step (it predicts each fold after fitting it)")
-    frame = pd.read_csv(path, keep_default_na=False, index_col=0)
-    codes = label_codes(n_classes)
-    if list(frame.columns) != codes:
-        raise PredictionError(f"{path} has class columns {list(frame.columns)}, expected the label codes {codes}; "
-                              f"delete {path.parent} and re-run the train step")
-    return frame.astype(np.float64)
+    """A fold model cannot predict yet; the message says which step to run."""
 
 
 def ensemble(per_fold: np.ndarray, method: Literal["mean", "rank"] = "mean") -> np.ndarray:
@@ -113,44 +58,44 @@ def ensemble(per_fold: np.ndarray, method: Literal["mean", "rank"] = "mean") -> 
     return np.divide(mapped, totals, out=np.full_like(mapped, 1.0 / n_classes), where=totals > 0).T
 
 
-def gather_predictions(run_path: Path, competition: Competition, fold: np.ndarray,
-                       method: Literal["mean", "rank"] = "mean", n_seeds: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Assemble the fold predictions under ``run_path/folds/`` into ``oof.csv``, ``test_per_fold.csv`` and
-    ``test.csv``; return (oof (n_train, C), test (n_test, C)) float64. A fold with ``n_seeds`` models predicts the
-    mean of their probabilities."""
-    n_classes, n_folds = len(competition.classes), int(fold.max()) + 1
-    oof = np.zeros((len(fold), n_classes))
-    test_per_fold = np.zeros((n_folds, len(competition.test), n_classes))
-    for k in range(n_folds):
-        expected = np.flatnonzero(fold == k)
-        for j in range(n_seeds):
-            folder = fold_dir(run_path, k, j)
-            held_out = read_fold_predictions(folder / FOLD_OOF_FILE, n_classes)
-            if not np.array_equal(np.sort(held_out.index.to_numpy()), expected):
-                raise PredictionError(f"{folder / FOLD_OOF_FILE} does not cover fold {k}'s rows of folds.csv; delete "
-                                      f"{folder} and re-run the train step")
-            oof[held_out.index.to_numpy()] += held_out.to_numpy() / n_seeds
-            test = read_fold_predictions(folder / FOLD_TEST_FILE, n_classes)
-            if not np.array_equal(test.index.to_numpy(), np.arange(len(competition.test))):
-                raise PredictionError(f"{folder / FOLD_TEST_FILE} does not hold one row per test row, in order; "
-                                      f"delete {folder} and re-run the train step")
-            test_per_fold[k] += test.to_numpy() / n_seeds
-    test = ensemble(test_per_fold, method)
-    classes = competition.classes
-    train_ids, test_ids = competition.train_ids, competition.test_ids
-    write_csv(run_path / OOF_FILE, probability_frame(train_ids, oof, classes, fold=fold,
-                                                     label=competition.train_labels))
-    write_csv(run_path / TEST_PER_FOLD_FILE, per_fold_probability_frame(test_ids, test_per_fold, classes))
-    write_csv(run_path / TEST_FILE, probability_frame(test_ids, test, classes))
-    return oof, test
-
-
 def step_predict(ctx: Context) -> None:
-    """The ``predict`` step: assemble the fold models' predictions (when the Transformer is enabled), then tune
-    every model's decision rule and the blend (:func:`competition.decision.decide`)."""
-    if ctx.config.transformer.enabled:
-        gather_predictions(ctx.run.path, ctx.competition, run_folds(ctx), ctx.config.submission.ensembling,
-                           ctx.config.transformer.n_seeds)
-        ctx.run.log(f"predict: wrote {OOF_FILE}, {TEST_FILE} ({ctx.config.submission.ensembling} of the folds) and "
-                    f"{TEST_PER_FOLD_FILE}")
-    decide(ctx.run.path, ctx.competition, ctx.config, ctx.run.log)
+    """Predict with every fold model that has not predicted yet, then write the Transformer's out-of-fold,
+    per-fold test and ensembled test probabilities; log each model's out-of-fold macro-F1 at the argmax."""
+    config, run, competition = ctx.config, ctx.run, ctx.competition
+    if not config.transformer.enabled:
+        run.log("predict: disabled (transformer.enabled=false)")
+        return
+    fold = run_folds(ctx)
+    tables = run.write_fold_tables(competition, fold)
+    classes, n_folds, n_seeds = competition.classes, int(fold.max()) + 1, config.transformer.n_seeds
+    oof = np.zeros((len(fold), len(classes)))
+    test_per_fold = np.zeros((n_folds, len(competition.test), len(classes)))
+    lines = ["| fold | seed | OOF macro-F1 (argmax) |", "|---:|---:|---:|"]
+    for k in range(n_folds):
+        held_out = np.flatnonzero(fold == k)
+        for j in range(n_seeds):
+            done = run.read_done(k, j)
+            if done is None:
+                raise PredictionError(f"fold {k}'s model (seed index {j}) is not trained; run the train step first")
+            folder = run.fold_model_dir(k, j)
+            outputs = {split: run.fold_prediction_file(k, j, split) for split in ("validation", "test")}
+            if not all(path.is_file() for path in outputs.values()):
+                fit = fit_args(ctx.plan.lightning, tables=tables, k=k, seed=model_seed(config.seed, k, j, n_folds),
+                               folder=folder, checkpoints=run.checkpoint_dir(k, j))
+                checkpoint = folder / done.checkpoint
+                with torch_threads(config.transformer.num_threads):
+                    for split, output in outputs.items():
+                        cli = build(predict_args(fit, checkpoint, split, output))
+                        cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=str(checkpoint),
+                                            weights_only=True, return_predictions=False)
+            model_oof = run.read_fold_predictions(k, j, "validation", competition, competition.train_ids[held_out])
+            oof[held_out] += model_oof / n_seeds
+            test_per_fold[k] += run.read_fold_predictions(k, j, "test", competition, competition.test_ids) / n_seeds
+            score = f1_score(competition.train_labels[held_out], classes[model_oof.argmax(axis=1)], average="macro",
+                             labels=classes)
+            lines.append(f"| {k} | {done.seed} | {score:.4f} |")
+    run.write_probabilities("transformer", competition, fold, oof, test_per_fold,
+                            ensemble(test_per_fold, config.submission.ensembling))
+    run.log("predict: fold models' out-of-fold scores:\n" + "\n".join(lines))
+    run.log(f"predict: wrote the Transformer's out-of-fold and test probabilities ({config.submission.ensembling} "
+            "of the folds on test)")

@@ -1,32 +1,24 @@
-"""The run report: every model's out-of-fold scores side by side, as Markdown, a standalone HTML page and JSON.
+"""The ``report`` step: every model's out-of-fold scores side by side, as Markdown, a standalone HTML page and
+JSON.
 
 The report reads what the other steps left in the run folder and retrains nothing, so ``python -m competition
-report`` re-runs it on a finished run. A model is reported when its out-of-fold file is there (its test file is
-optional): the transformer's ``oof.csv`` / ``test.csv``, the baseline's ``baseline_oof.csv`` / ``baseline_test.csv``
-and the blend's ``blend_oof.csv`` / ``blend_test.csv``, all with columns ``id, fold, label, proba_<class>...``
-(see :func:`competition.baseline.probability_frame`).
+report`` re-runs it on a finished run. Every model the config makes is reported from its probabilities (out of
+fold, per fold on test, ensembled on test), under its decision rule from the decide step (the argmax when there is
+none). The class shares each model predicts on test are those of a label submission: the rule applied to each
+fold model's test probabilities. Rules tuned on the same out-of-fold rows flatter their model a little; the
+summary therefore also shows macro-F1 at the argmax.
 
-Labels come from each model's decision rule in ``decision.json`` when it has one, else from the argmax of its
-probabilities. The class shares each model predicts on test are those of a label submission: the rule applied to
-each fold model's test probabilities (:func:`competition.decision.predict_labels_per_fold` on the per-fold test
-files; a model without them shows none). ``decision.json`` holds either one rule (``{"kind": "threshold",
-"positive_class": c, "threshold": t, ...}`` or ``{"kind": "class_offsets", "offsets": [...], ...}``), which
-applies to the model named by its ``"model"`` key or else to ``submission.source``, or a mapping ``{model:
-rule}``. Rules tuned on the same out-of-fold rows flatter their model a little; the summary therefore also shows
-macro-F1 at the argmax.
-
-Every number comes from :mod:`imbalance_xfmr.metrics`. Outputs go to ``<run>/report/``: ``report.md`` (with the
-PNGs beside it), ``report.html`` (the same content, PNGs embedded) and ``report.json`` (every number). Markdown and
-JSON are byte-identical when re-run on the same predictions.
+Every number comes from :mod:`imbalance_xfmr.metrics`. Labels and other text from the data are escaped
+(:func:`competition.document.literal`), so any label renders as itself. The run folder receives ``report.md``
+(with the PNGs beside it), ``report.html`` (the same content, PNGs embedded) and ``report.json`` (every number);
+Markdown and JSON are byte-identical when re-run on the same predictions.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,19 +26,15 @@ import pandas as pd
 
 from competition import plots
 from competition.config import PipelineConfig
-from competition.data import Competition, compare_ids
-from competition.decision import (
-    DECISION_FILE,
-    MODEL_FILES,
-    per_fold_test_inputs,
-    predict_labels,
-    predict_labels_per_fold,
-    read_test_per_fold,
-)
-from competition.document import Block, Heading, Image, Paragraph, Table, to_html, to_markdown
+from competition.context import Context
+from competition.data import Competition
+from competition.decide import models_of
+from competition.document import Block, Heading, Image, Paragraph, Table, literal, to_html, to_markdown
 from competition.errors import PipelineError
-from competition.rundir import RunDir, write_bytes, write_json, write_text
+from competition.rules import ArgmaxRule, DecisionRule, ThresholdRule
+from competition.run_folder import RunFolder
 from imbalance_xfmr.metrics import (
+    BINARY_THRESHOLD_METRICS,
     average_precision_score,
     balanced_accuracy_score,
     classification_report,
@@ -61,9 +49,7 @@ from imbalance_xfmr.metrics import (
     roc_curve,
     tune_threshold,
 )
-from imbalance_xfmr.metrics._threshold import BINARY_METRICS
 
-REPORT_DIR = "report"
 # The scores of every table, in column order, with their display names.
 METRICS = {
     "macro_f1": "macro-F1",
@@ -79,7 +65,7 @@ THRESHOLD_PLOT_METRICS = ("f1", "mcc", "balanced_accuracy")
 
 
 class ReportError(PipelineError):
-    """The run folder holds nothing to report on, or a prediction or decision file does not fit the data."""
+    """The run folder holds nothing to report on."""
 
 
 @dataclass(frozen=True)
@@ -89,92 +75,20 @@ class ModelPredictions:
     name: str
     fold: np.ndarray  # (n_train,) int64
     oof: np.ndarray  # (n_train, C) float64, out of fold
-    test: np.ndarray | None  # (n_test, C) float64, or None when the model has no test file
-    test_per_fold: np.ndarray | None  # (K, n_test, C) float64, or None without the per-fold test files
+    test: np.ndarray  # (n_test, C) float64, the fold ensemble
+    test_per_fold: np.ndarray  # (K, n_test, C) float64
 
 
-# ------------------------------------------------------------------------------------------------ reading inputs
-
-
-def _read_probabilities(path: Path, competition: Competition, ids: pd.Series, ids_name: str) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype={"id": str, "label": str}, keep_default_na=False)
-    columns = [f"proba_{name}" for name in competition.classes]
-    missing = [c for c in ["id", *columns] if c not in frame.columns]
-    if missing:
-        raise ReportError(f"{path} lacks column(s) {missing} (the train classes are {list(competition.classes)}); "
-                          "re-run the step that wrote it")
-    problems = compare_ids(frame["id"], ids, path.name, ids_name)
-    if problems:
-        raise ReportError(f"{path} does not cover {ids_name}: {problems[0]}; re-run the step that wrote it")
-    values = frame[columns].to_numpy(dtype=np.float64)
-    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
-        raise ReportError(f"{path} holds probabilities outside [0, 1] or NaN; re-run the step that wrote it")
-    return frame
-
-
-def load_predictions(run_path: Path, competition: Competition) -> tuple[list[ModelPredictions], list[str]]:
-    """Every model whose out-of-fold file is in ``run_path``, and the names of the models that have none."""
-    train_ids = competition.train[competition.id_column]
-    columns = [f"proba_{name}" for name in competition.classes]
-    found, missing = [], []
-    for name, (oof_file, test_file) in MODEL_FILES.items():
-        if not (run_path / oof_file).is_file():
-            missing.append(name)
-            continue
-        oof = _read_probabilities(run_path / oof_file, competition, train_ids, "train.csv")
-        if "fold" not in oof.columns:
-            raise ReportError(f"{run_path / oof_file} has no 'fold' column; re-run the step that wrote it")
-        if "label" in oof.columns and (oof["label"].to_numpy(dtype=object) != competition.train_labels).any():
-            raise ReportError(f"{run_path / oof_file}'s labels differ from train.csv's; it belongs to other data")
-        test = None
-        if (run_path / test_file).is_file():
-            test_frame = _read_probabilities(run_path / test_file, competition,
-                                             competition.test[competition.id_column], "test.csv")
-            test = test_frame[columns].to_numpy(dtype=np.float64)
-        test_per_fold = (read_test_per_fold(run_path, competition, name)
-                         if all((run_path / file).is_file() for file in per_fold_test_inputs(name)) else None)
-        found.append(ModelPredictions(name, oof["fold"].to_numpy(dtype=np.int64),
-                                      oof[columns].to_numpy(dtype=np.float64), test, test_per_fold))
-    return found, missing
-
-
-def load_decisions(run_path: Path, default_model: str, classes: np.ndarray) -> dict[str, dict[str, Any]]:
-    """``{model: rule}`` from ``decision.json`` (empty without one); see the module docstring for its shapes."""
-    path = run_path / DECISION_FILE
-    if not path.is_file():
-        return {}
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ReportError(f"{path} is not valid JSON ({err}); re-run the step that wrote it") from err
-    if not isinstance(saved, dict):
-        raise ReportError(f"{path} must hold a JSON object (one rule, or one rule per model), got {saved!r}")
-    decisions = {saved.get("model", default_model): saved} if "kind" in saved else saved
-    for model, rule in decisions.items():
-        kind = rule.get("kind") if isinstance(rule, Mapping) else None
-        if model not in MODEL_FILES or kind not in ("threshold", "class_offsets"):
-            raise ReportError(f"{path}: expected a rule with kind 'threshold' or 'class_offsets' for one of "
-                              f"{list(MODEL_FILES)}, got {model!r}: {rule!r}")
-        if kind == "threshold" and (len(classes) != 2 or rule.get("positive_class") not in classes.tolist()
-                                    or not isinstance(rule.get("threshold"), (int, float))):
-            raise ReportError(f"{path}: a threshold rule needs a binary task, a positive_class among "
-                              f"{classes.tolist()} and a numeric threshold, got {rule!r}")
-        if kind == "class_offsets" and len(rule.get("offsets", [])) != len(classes):
-            raise ReportError(f"{path}: class_offsets needs {len(classes)} offsets (one per class in "
-                              f"{classes.tolist()}), got {rule!r}")
-    return decisions
+def load_predictions(run: RunFolder, competition: Competition,
+                     models: list[str]) -> tuple[list[ModelPredictions], list[str]]:
+    """The ``models`` whose probabilities are in the run folder, and the names of those that have none."""
+    found = [ModelPredictions(name, *reversed(run.read_oof(name, competition)), run.read_test(name, competition),
+                              run.read_test_per_fold(name, competition))
+             for name in models if run.has_probabilities(name)]
+    return found, [name for name in models if not run.has_probabilities(name)]
 
 
 # ---------------------------------------------------------------------------------------------------- scoring
-
-
-def describe_rule(rule: Mapping[str, Any] | None) -> str:
-    if rule is None:
-        return "argmax"
-    tuned = f" (tuned for {rule['metric']})" if "metric" in rule else ""
-    if rule["kind"] == "threshold":
-        return f"P({rule['positive_class']}) >= {rule['threshold']:.4f}{tuned}"
-    return "argmax with class offsets " + ", ".join(f"{v:+.2f}" for v in rule["offsets"]) + tuned
 
 
 def score(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, classes: np.ndarray,
@@ -212,11 +126,14 @@ def _mean_std(rows: list[dict[str, Any]]) -> tuple[dict[str, float | None], dict
     return mean, std
 
 
-def evaluate(model: ModelPredictions, competition: Competition, rule: Mapping[str, Any] | None,
+def evaluate(model: ModelPredictions, competition: Competition, rule: DecisionRule | None,
              minority: str) -> dict[str, Any]:
-    """Everything the report says about one model, as JSON-ready values."""
+    """Everything the report says about one model (``rule``: its decision rule, None for none), as JSON-ready
+    values."""
     classes, y_true = competition.classes, competition.train_labels
-    y_pred = predict_labels(model.oof, classes, rule)
+    tuned = rule is not None
+    rule = rule or ArgmaxRule()
+    y_pred = rule.predict(model.oof, classes)
     folds = []
     for k in np.unique(model.fold):
         rows = model.fold == k
@@ -225,12 +142,10 @@ def evaluate(model: ModelPredictions, competition: Competition, rule: Mapping[st
     fold_mean, fold_std = _mean_std(folds)
     labels = classes.tolist()
     result = {
-        "decision": {"rule": dict(rule) if rule is not None else {"kind": "argmax"}, "text": describe_rule(rule),
-                     "source": DECISION_FILE if rule is not None else f"default: no rule for it in {DECISION_FILE}"},
-        "files": {"oof": MODEL_FILES[model.name][0], "test": MODEL_FILES[model.name][1] if model.test is not None
-                  else None},
+        "decision": {"rule": rule.to_json(), "text": rule.describe(),
+                     "source": "the decide step" if tuned else "default: the decide step gave it no rule"},
         "overall": score(y_true, y_pred, model.oof, classes, minority),
-        "at_argmax": score(y_true, predict_labels(model.oof, classes, None), model.oof, classes, minority),
+        "at_argmax": score(y_true, ArgmaxRule().predict(model.oof, classes), model.oof, classes, minority),
         "folds": folds,
         "fold_mean": fold_mean,
         "fold_std": fold_std,
@@ -241,9 +156,8 @@ def evaluate(model: ModelPredictions, competition: Competition, rule: Mapping[st
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "test_predicted_counts": None,
     }
-    if model.test_per_fold is not None:
-        predicted = predict_labels_per_fold(model.test_per_fold, classes, rule)
-        result["test_predicted_counts"] = {label: int((predicted == label).sum()) for label in labels}
+    predicted = rule.predict_per_fold(model.test_per_fold, classes)
+    result["test_predicted_counts"] = {label: int((predicted == label).sum()) for label in labels}
     return result
 
 
@@ -258,8 +172,9 @@ def text_lengths(competition: Competition) -> dict[str, dict[str, np.ndarray]]:
 
 
 def summarize_data(competition: Competition, lengths: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, Any]:
-    """Class counts, imbalance ratio and text-length statistics (from :func:`text_lengths`) of train and test."""
-    labels, counts = np.unique(competition.train_labels, return_counts=True)
+    """Class counts, imbalance ratio, text-length statistics (from :func:`text_lengths`) of train and test, and
+    the data's warnings."""
+    labels, counts = competition.classes, competition.class_counts
 
     def stats(values: np.ndarray) -> dict[str, float]:
         return {"mean": float(values.mean()), "median": float(np.median(values)),
@@ -268,8 +183,9 @@ def summarize_data(competition: Competition, lengths: Mapping[str, Mapping[str, 
         "train_rows": int(counts.sum()),
         "test_rows": len(competition.test_texts),
         "class_counts": {str(label): int(count) for label, count in zip(labels, counts)},
-        "minority_class": str(labels[np.argmin(counts)]),  # ties: the first class in sorted order
+        "minority_class": competition.minority_class,
         "majority_class": str(labels[np.argmax(counts)]),
+        "warnings": list(competition.warnings),
         "imbalance_ratio": float(counts.max() / counts.min()),
         "lengths": {split: {"texts": len(v["words"]), "words": stats(v["words"]), "chars": stats(v["chars"])}
                     for split, v in lengths.items()},
@@ -315,19 +231,19 @@ def _ranking_figures(models: list[ModelPredictions], competition: Competition, m
     return images
 
 
-def _threshold_figure(model: ModelPredictions, competition: Competition, rule: Mapping[str, Any] | None,
+def _threshold_figure(model: ModelPredictions, competition: Competition, rule: DecisionRule | None,
                       minority: str, configured_metric: str) -> tuple[Image, dict[str, Any]]:
     """Binary only: metrics of ``P(positive) >= t`` against t (from ``tune_threshold``), with the threshold in use
     marked; the positive class is the rule's, else the minority class. Also returns each curve's best point."""
     classes, y_true = competition.classes, competition.train_labels
-    positive = rule["positive_class"] if rule is not None and rule["kind"] == "threshold" else minority
+    positive = rule.positive_class if isinstance(rule, ThresholdRule) else minority
     scores = model.oof[:, int(np.flatnonzero(classes == positive)[0])]
     names = list(THRESHOLD_PLOT_METRICS)
-    if configured_metric in BINARY_METRICS and configured_metric not in names:
+    if configured_metric in BINARY_THRESHOLD_METRICS and configured_metric not in names:
         names.append(configured_metric)
     results = {name: tune_threshold(y_true, scores, metric=name, pos_label=positive) for name in names}
-    if rule is not None and rule["kind"] == "threshold":
-        chosen, chosen_label = float(rule["threshold"]), f"in use: {rule['threshold']:.3f}"
+    if isinstance(rule, ThresholdRule):
+        chosen, chosen_label = rule.threshold, f"in use: {rule.threshold:.3f}"
     else:
         # Without a rule the labels are the argmax: for two classes, P(positive) above one half (ties aside).
         chosen, chosen_label = 0.5, "in use: argmax (0.5)"
@@ -349,7 +265,7 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 
 def rank_models(evaluations: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Model names by decreasing OOF macro-F1 under their rules (ties keep the :data:`MODEL_FILES` order)."""
+    """Model names by decreasing OOF macro-F1 under their rules (ties keep the order of the models)."""
     return sorted(evaluations, key=lambda name: -evaluations[name]["overall"]["macro_f1"])
 
 
@@ -358,13 +274,13 @@ def _headline(evaluations: dict[str, dict[str, Any]], missing: list[str], minori
     ranked = rank_models(evaluations)
     best = ranked[0]
     absent = "" if not missing else (" Not in this run folder: " + ", ".join(
-        f"{name} (no `{MODEL_FILES[name][0]}`)" for name in missing) + ".")
+        f"{name} (no probabilities: run its steps)" for name in missing) + ".")
     if len(ranked) == 1:
         lines = [f"Only the **{best}** has out-of-fold predictions here: OOF macro-F1 **{macro[best]:.4f}**.{absent}"]
     else:
         behind = ", ".join(f"{name} {macro[name]:.4f} ({macro[name] - macro[best]:+.4f})" for name in ranked[1:])
         lines = [f"**{best}** has the best out-of-fold macro-F1, **{macro[best]:.4f}**; then {behind}.{absent}"]
-    lines.append(f"Minority class `{minority}`, F1: " + ", ".join(
+    lines.append(f"Minority class {literal(minority)}, F1: " + ", ".join(
         f"{name} {evaluations[name]['overall']['minority_f1']:.4f}" for name in ranked) + ".")
     tuned = [name for name in ranked if evaluations[name]["decision"]["rule"]["kind"] != "argmax"]
     if tuned and len(tuned) < len(ranked):
@@ -378,9 +294,9 @@ def _headline(evaluations: dict[str, dict[str, Any]], missing: list[str], minori
 
 
 def _summary_table(evaluations: dict[str, dict[str, Any]], minority: str) -> Table:
-    header = ["model", "decision rule", *(f"{METRICS[m]} ({minority})" if m == "minority_f1" else METRICS[m]
+    header = ["model", "decision rule", *(f"{METRICS[m]} ({literal(minority)})" if m == "minority_f1" else METRICS[m]
                                           for m in METRICS), "macro-F1 at argmax"]
-    rows = [[name, e["decision"]["text"], *(_fmt(e["overall"][m]) for m in METRICS),
+    rows = [[name, literal(e["decision"]["text"]), *(_fmt(e["overall"][m]) for m in METRICS),
              _fmt(e["at_argmax"]["macro_f1"])] for name, e in evaluations.items()]
     return Table(header, rows, numeric=[False, False] + [True] * (len(METRICS) + 1))
 
@@ -391,14 +307,14 @@ def _data_blocks(data: dict[str, Any], evaluations: dict[str, dict[str, Any]], l
     rows = []
     for label, count in data["class_counts"].items():
         shares = [f"{evaluations[m]['test_predicted_counts'][label] / data['test_rows']:.1%}" for m in with_test]
-        rows.append([label, str(count), f"{count / total:.1%}", *shares])
+        rows.append([literal(label), str(count), f"{count / total:.1%}", *shares])
     lengths = [[split, str(s["texts"]), *(_fmt(s["words"][k], 1) for k in ("mean", "median", "p95")),
                 str(s["words"]["max"]), _fmt(s["chars"]["mean"], 1), str(s["chars"]["max"])]
                for split, s in data["lengths"].items()]
     return [
         Heading("Data"),
         Paragraph(f"{data['train_rows']} train rows, {data['test_rows']} test rows, {len(data['class_counts'])} "
-                  f"classes; minority `{data['minority_class']}`, imbalance ratio (majority / minority) "
+                  f"classes; minority {literal(data['minority_class'])}, imbalance ratio (majority / minority) "
                   f"**{data['imbalance_ratio']:.1f} : 1**."
                   + (" The last columns are the class shares each model predicts on test, to compare with the "
                      "train shares." if with_test else "")),
@@ -418,8 +334,7 @@ def _model_blocks(name: str, e: dict[str, Any], classes: list[str], images: list
     rows.append(["all OOF rows", str(sum(f["rows"] for f in e["folds"])), *(_fmt(e["overall"][m]) for m in METRICS)])
     return [
         Heading(f"Model: {name}"),
-        Paragraph(f"Predictions `{e['files']['oof']}`; decision rule: {e['decision']['text']} "
-                  f"({e['decision']['source']})."),
+        Paragraph(f"Decision rule: {literal(e['decision']['text'])} ({e['decision']['source']})."),
         Heading("Per-fold and overall OOF metrics", 3),
         Table(header, rows),
         Heading("classification_report (all OOF rows)", 3),
@@ -433,10 +348,9 @@ def _model_blocks(name: str, e: dict[str, Any], classes: list[str], images: list
     ]
 
 
-def _run_blocks(manifest: Mapping[str, Any], config: PipelineConfig) -> list[Block]:
+def _run_blocks(manifest: Mapping[str, Any], config: PipelineConfig, fold_seed: int) -> list[Block]:
     git = manifest.get("git") or {}
     commit = git.get("commit", "not a git checkout") + (" (uncommitted changes)" if git.get("dirty") else "")
-    fold_seed = config.seed if config.folds.seed is None else config.folds.seed
     rows = [["git commit", commit], ["created", str(manifest.get("created_at"))],
             ["folds", f"{config.folds.n_splits}, seed {fold_seed}"], ["decision metric", config.threshold.metric],
             ["submission", f"{config.submission.source}, {config.submission.kind}"]]
@@ -468,14 +382,14 @@ class Report:
     title: str
 
 
-def build_report(run: RunDir, competition: Competition, config: PipelineConfig) -> Report:
-    """Read the run folder's predictions and decisions and compute the whole report (nothing is written)."""
-    models, missing = load_predictions(run.path, competition)
+def build_report(ctx: Context) -> Report:
+    """Read the run folder's probabilities and decision rules and compute the whole report (nothing is written)."""
+    run, competition, config = ctx.run, ctx.competition, ctx.config
+    models, missing = load_predictions(run, competition, models_of(ctx))
     if not models:
-        expected = ", ".join(oof_file for oof_file, _ in MODEL_FILES.values())
-        raise ReportError(f"{run.path} holds no out-of-fold predictions ({expected}); run the baseline or the "
-                          "train and predict steps first")
-    decisions = load_decisions(run.path, config.submission.source, competition.classes)
+        raise ReportError(f"{run.path} holds no model's probabilities yet; run the baseline step, or the train and "
+                          "predict steps, first")
+    decisions = run.read_decisions(competition) if run.has_decisions() else {}
     lengths = text_lengths(competition)
     data = summarize_data(competition, lengths)
     minority = data["minority_class"]
@@ -492,11 +406,12 @@ def build_report(run: RunDir, competition: Competition, config: PipelineConfig) 
     length_png = plots.length_histogram({split: v["words"] for split, v in lengths.items()})
 
     title = f"Competition report: {run.path.resolve().name}"
-    blocks: list[Block] = [Heading(title, 1), *_headline(evaluations, missing, minority),
+    blocks: list[Block] = [Heading(literal(title), 1), *_headline(evaluations, missing, minority),
+                           *(Paragraph(f"**Warning:** {literal(warning)}.") for warning in competition.warnings),
                            _summary_table(evaluations, minority),
                            Paragraph("Out-of-fold (OOF) scores: each train row is predicted by the model of the fold "
                                      "that did not train on it. PR-AUC is average precision "
-                                     + (f"of `{minority}`" if binary else "(macro, one-vs-rest)")
+                                     + (f"of {literal(minority)}" if binary else "(macro, one-vs-rest)")
                                      + "; decision rules tuned on these same rows flatter their model slightly, "
                                        "hence the argmax column.")]
     if any(e["overall"][m] is None for e in evaluations.values() for m in ("pr_auc", "roc_auc")):
@@ -513,7 +428,7 @@ def build_report(run: RunDir, competition: Competition, config: PipelineConfig) 
             own.insert(0, threshold_images[name])
         blocks += _model_blocks(name, e, classes, own, "Metrics against the threshold" if binary
                                 else "One-vs-rest precision-recall and ROC curves")
-    blocks += _run_blocks(run.manifest, config)
+    blocks += _run_blocks(run.manifest, config, ctx.plan.fold_seed)
 
     numbers = {
         "run": {"folder": run.path.resolve().name, "git": run.manifest.get("git"),
@@ -530,19 +445,10 @@ def build_report(run: RunDir, competition: Competition, config: PipelineConfig) 
     return Report(blocks, _jsonable(numbers), title)
 
 
-def write_report(run: RunDir, competition: Competition, config: PipelineConfig) -> Path:
-    """Write ``report.md``, ``report.html``, ``report.json`` and the PNGs to ``<run>/report/``; return that
-    folder. PNGs of an earlier report that this one no longer draws are removed."""
-    report = build_report(run, competition, config)
-    folder = run.path / REPORT_DIR
-    folder.mkdir(exist_ok=True)
+def step_report(ctx: Context) -> None:
+    """Write the report (Markdown, HTML, JSON, PNGs) into the run folder."""
+    report = build_report(ctx)
     images = {block.file_name: block.png for block in report.blocks if isinstance(block, Image)}
-    for stale in folder.glob("*.png"):
-        if stale.name not in images:
-            stale.unlink()
-    for name, png in images.items():
-        write_bytes(folder / name, png)
-    write_text(folder / "report.md", to_markdown(report.blocks))
-    write_text(folder / "report.html", to_html(report.blocks, report.title))
-    write_json(folder / "report.json", report.numbers)
-    return folder
+    folder = ctx.run.write_report(to_markdown(report.blocks), to_html(report.blocks, report.title), report.numbers,
+                                  images)
+    ctx.run.log(f"report: wrote {folder / 'report.md'}, report.html and report.json")

@@ -17,20 +17,62 @@ What this CLI adds to LightningCLI:
 - With ``--ckpt_path`` the DataModule takes its tokenizer and label encoding from that checkpoint
   (``data.checkpoint_path``), so ``predict`` never refits anything and never reads test texts for fitting.
 - ``predict`` writes the class probabilities to ``prediction_writer.output_path`` (CSV: id, one column per class).
+- Reproducible, resumable training is Trainer configuration (see :mod:`imbalance_xfmr.training`), set by these keys::
+
+      seed_everything: 42
+      reseed_every_batch: true     # BatchSeed(seed_everything): a resumed fit trains like an uninterrupted one
+      checkpoints:
+        dirpath: null              # null: <log_dir>/checkpoints; a fixed folder lets a rerun find earlier checkpoints
+        monitor: val/f1_macro      # the best epoch, best-<epoch>-<step>.ckpt; null: last.ckpt only
+        mode: null                 # null: min for a loss, max otherwise
+      trainer:
+        deterministic: true        # the default here (Lightning's is false)
+
+  The Trainer gets the best-epoch checkpoint (when ``checkpoints.monitor`` is set), ``last.ckpt`` rewritten every
+  epoch, :class:`~imbalance_xfmr.training.BatchSeed` and :class:`~imbalance_xfmr.training.AtomicCheckpointIO`, and
+  no other ``ModelCheckpoint`` (``trainer.callbacks`` may not hold one). ``fit --ckpt_path last`` resumes from
+  :func:`~imbalance_xfmr.training.readable_checkpoint` of the checkpoint folder, or trains from scratch when it
+  holds none, saying so.
+- :func:`check_config` parses and checks a config dict as ``fit`` would, without reading data or building anything,
+  and raises :class:`ConfigError` with a one-line message naming the key.
 """
 
 from __future__ import annotations
 
+import difflib
+import importlib
+import inspect
+import re
 import secrets
+import sys
+import types
+import typing
+import warnings
+from argparse import ArgumentError
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import pytorch_lightning as pl
+import torch
 from jsonargparse import Namespace
+from lightning_fabric.plugins.io.checkpoint_io import CheckpointIO
+from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import ArgsType, LightningArgumentParser, LightningCLI
 from pytorch_lightning.utilities import rank_zero_info
 
 from imbalance_xfmr.data import ProbabilityWriter, TextDataModule
-from imbalance_xfmr.model.classifier import TextClassifier
+from imbalance_xfmr.model.classifier import TextClassifier, validation_metric_names
+from imbalance_xfmr.training import (
+    AtomicCheckpointIO,
+    BatchSeed,
+    CheckpointSettings,
+    checkpoint_callbacks,
+    checkpoint_folder,
+    readable_checkpoint,
+)
+
+__all__ = ["DEFAULT_SEED", "ConfigError", "ImbalanceXfmrCLI", "check_config", "main", "make_cli"]
 
 DEFAULT_SEED = 42
 """Seed used when a config gives none: fixed, so that two runs of the same config train the same model."""
@@ -41,14 +83,27 @@ PARSER_KWARGS = {"allow_abbrev": False}
 _LINKED_AT_INSTANTIATION = ("vocab_size", "num_classes", "class_counts", "pad_token_id")
 
 
+class ConfigError(ValueError):
+    """An ``imbalance-xfmr`` config that cannot be used; the message names the key and what is wrong with it."""
+
+
 class ImbalanceXfmrCLI(LightningCLI):
-    """LightningCLI with the DataModule-to-model links, explicit seeding and checkpoint-restored data state."""
+    """LightningCLI with the DataModule-to-model links, explicit seeding, checkpoint-restored data state, and the
+    Trainer configuration of reproducible, resumable training (see the module docstring)."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         for name in _LINKED_AT_INSTANTIATION:
             parser.link_arguments(f"data.{name}", f"model.{name}", apply_on="instantiate")
         parser.link_arguments("data.max_length", "model.max_length")
         parser.add_lightning_class_args(ProbabilityWriter, "prediction_writer")
+        parser.add_class_arguments(CheckpointSettings, "checkpoints", help="The checkpoints fit writes.")
+        parser.add_argument(
+            "--reseed_every_batch", type=bool, default=True,
+            help="Reseed torch from (seed_everything, epoch, batch index) before every training batch, so that a fit "
+                 "resumed from a checkpoint trains exactly like an uninterrupted one (given a per-epoch sampler: "
+                 "data.length_bucketing or data.resampling). Ignored when seed_everything is false.",
+        )
+        parser.set_defaults({"trainer.deterministic": True})
 
     def parse_arguments(self, parser: LightningArgumentParser, args: object) -> None:
         super().parse_arguments(parser, args)
@@ -68,16 +123,276 @@ class ImbalanceXfmrCLI(LightningCLI):
         # Lightning also accepts "last", "best", ... here; only a real file holds a tokenizer to restore.
         if checkpoint and Path(checkpoint).is_file() and config.data.checkpoint_path is None:
             config.data.checkpoint_path = str(checkpoint)
+        _check_training_config(config)
+
+    def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
+        """The Trainer of the config, with the checkpoint callbacks of ``checkpoints``, :class:`BatchSeed` (with
+        ``reseed_every_batch``) and :class:`AtomicCheckpointIO` (unless ``trainer.plugins`` holds a CheckpointIO)."""
+        config = self._subcommand_config()
+        settings = self._get(self.config_init, "checkpoints")
+        _check_monitor(settings.monitor, self.model.hparams.num_classes)
+        trainer_config = {**self._get(self.config_init, "trainer", default={}), **kwargs}
+        callbacks = [self._get(self.config_init, key) for key in self._parser(self.subcommand).callback_keys]
+        if trainer_config.get("enable_checkpointing", True) is not False:
+            callbacks += checkpoint_callbacks(settings)
+        seed = config.get("seed_everything")
+        if config.get("reseed_every_batch") and seed is not False:
+            callbacks.append(BatchSeed(int(seed)))
+        plugins = trainer_config.get("plugins")
+        plugins = [] if plugins is None else list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
+        if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
+            plugins.append(AtomicCheckpointIO())
+        trainer_config["plugins"] = plugins
+        return self._instantiate_trainer(trainer_config, callbacks)
+
+    def fit(self, model: pl.LightningModule, ckpt_path: str | Path | None = None, **kwargs: Any) -> None:
+        """``trainer.fit``; ``ckpt_path="last"`` resumes from :func:`readable_checkpoint` of the checkpoint folder
+        (``checkpoints.dirpath``, else ``<log_dir>/checkpoints``), or trains from scratch when it has none."""
+        resuming = ckpt_path == "last"
+        if resuming:
+            folder = checkpoint_folder(self.trainer, self._subcommand_config().checkpoints.dirpath)
+            ckpt_path = readable_checkpoint(folder)
+            rank_zero_info(f"imbalance-xfmr: ckpt_path=last: resuming from {ckpt_path}." if ckpt_path else
+                           f"imbalance-xfmr: ckpt_path=last: no checkpoint in {folder}, training from scratch.")
+        with warnings.catch_warnings():
+            if resuming and ckpt_path is not None:
+                # Resuming into the folder of the earlier attempt is the point, not a mistake to warn about.
+                warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
+            self.trainer.fit(model, ckpt_path=ckpt_path, **kwargs)
+
+    def _parse_ckpt_path(self) -> None:
+        """LightningCLI's: the model hyper-parameters saved in ``ckpt_path`` override the config. Here a checkpoint
+        that does not load is a :class:`ConfigError`, and saved hyper-parameters that ``TextClassifier`` no longer
+        takes (``checkpoint_monitor``, ``checkpoint_mode``: now ``checkpoints.monitor`` / ``.mode``) are dropped, so
+        checkpoints written before they moved still predict."""
+        subcommand = self.config.get("subcommand")
+        if not subcommand:
+            return
+        ckpt_path = self.config[subcommand].get("ckpt_path")
+        if not ckpt_path or not Path(ckpt_path).is_file():
+            return
+        try:
+            checkpoint = torch.load(ckpt_path, weights_only=True, map_location="cpu")
+        except Exception as error:  # whatever torch.load raises, the file is not a checkpoint to start from
+            message = f"ckpt_path: {str(ckpt_path)!r} is not a readable checkpoint ({_error_line(error)})"
+            raise ConfigError(message) from None
+        hparams = dict(checkpoint.get("hyper_parameters", {}))
+        hparams.pop("_instantiator", None)
+        accepted = inspect.signature(TextClassifier.__init__).parameters
+        hparams = {key: value for key, value in hparams.items() if key in accepted}
+        if not hparams:
+            return
+        try:
+            self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
+        except SystemExit:
+            sys.stderr.write("Parsing of ckpt_path hyperparameters failed!\n")
+            raise
 
     def _subcommand_config(self) -> Namespace:
         subcommand = self.config.get("subcommand")
         return self.config[subcommand] if subcommand else self.config
 
 
+# --------------------------------------------------------------------------------------------------------------------
+# Checking a config
+
+
+def _check_training_config(config: Namespace) -> None:
+    """The checks of the training keys that need no data: ``checkpoints`` and ``trainer.callbacks``."""
+    if not isinstance(config.get("checkpoints"), (Namespace, CheckpointSettings)):
+        raise ConfigError("checkpoints: must be a mapping with dirpath, monitor and mode (or left out), not null")
+    _check_monitor(config.checkpoints.monitor)
+    callbacks = config.get("trainer.callbacks")
+    callbacks = [] if callbacks is None else callbacks if isinstance(callbacks, list) else [callbacks]
+    for callback in callbacks:
+        class_path = callback.get("class_path") if isinstance(callback, Namespace) else None
+        klass = _import(class_path) if class_path else type(callback)
+        if isinstance(klass, type) and issubclass(klass, ModelCheckpoint):
+            raise ConfigError(f"trainer.callbacks: {class_path or klass.__qualname__} is not allowed here; the "
+                              "checkpoints are configured by checkpoints.dirpath / .monitor / .mode")
+
+
+def _check_monitor(monitor: str | None, num_classes: int | None = None) -> None:
+    """``monitor`` is None or a metric TextClassifier logs for ``num_classes`` (None: for some number of classes)."""
+    if monitor is None:
+        return
+    if num_classes is not None:
+        names = validation_metric_names(num_classes)
+        if monitor not in names:
+            raise ConfigError(f"checkpoints.monitor: {monitor!r} is not a validation metric of this "
+                              f"{num_classes}-class task; choose one of {', '.join(names)}, or null")
+    elif monitor not in validation_metric_names(2) and not re.fullmatch(r"val/recall_\d+", monitor):
+        names = [name for name in validation_metric_names(2) if name not in ("val/recall_0", "val/recall_1")]
+        raise ConfigError(f"checkpoints.monitor: {monitor!r} is not a validation metric; choose one of "
+                          f"{', '.join(names)}, val/recall_<class index> (pr_auc and roc_auc: binary tasks only), "
+                          "or null")
+
+
+def _import(class_path: str) -> Any:
+    module, _, name = class_path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return None  # the parser has already checked the class path; nothing to say here
+
+
+class _ParseOnlyCLI(ImbalanceXfmrCLI):
+    """The ``imbalance-xfmr`` parser of ``make_cli(args, run=False)``, stopping after the parse: no global seeding,
+    no instantiation, no data read, and parse errors raised as :class:`ConfigError`."""
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: object) -> None:
+        try:
+            super().parse_arguments(parser, args)
+        except ArgumentError as error:
+            raise ConfigError(_short_message(parser, args, error)) from None
+
+    def _set_seed(self) -> None:
+        pass
+
+    def _add_instantiators(self) -> None:
+        pass
+
+    def before_instantiate_classes(self) -> None:
+        _check_training_config(self.config)
+
+    def instantiate_classes(self) -> None:
+        pass
+
+
+def check_config(args: Mapping[str, Any]) -> Namespace:
+    """Parse and check the config dict ``args`` as ``imbalance-xfmr fit`` (and ``make_cli(args, run=False)``) would:
+    every key known, every value of its declared type (DataModule, model, Trainer and callback signatures),
+    ``checkpoints.monitor`` a validation metric, no ``ModelCheckpoint`` in ``trainer.callbacks``. Nothing is
+    instantiated, no data is read and no global state (seeds) changes. Returns the parsed config; raises
+    :class:`ConfigError` with a one-line message naming the offending key, e.g. ``data.resampling: 'smote' is not
+    one of 'none', 'random_under', 'random_over', 'class_balanced'``.
+
+    ``args`` holds no subcommand, nor ``fit``'s own ``ckpt_path``: what a caller gives :func:`make_cli` for
+    each model it builds. Checks that need the data (``checkpoints.monitor`` against the number of
+    classes) or the classes themselves (``TextClassifier`` and ``TextDataModule`` argument ranges) happen when
+    :func:`make_cli` builds them, before any training.
+    """
+    if not isinstance(args, Mapping):
+        raise ConfigError(f"the config must be a mapping of keys to values, got {type(args).__name__}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")  # sys.argv is not ours to read
+        cli = _ParseOnlyCLI(
+            TextClassifier,
+            TextDataModule,
+            save_config_callback=None,
+            seed_everything_default=DEFAULT_SEED,
+            auto_configure_optimizers=False,
+            parser_kwargs={**PARSER_KWARGS, "exit_on_error": False},
+            args=dict(args),
+            run=False,
+        )
+    return cli.config
+
+
+def _error_line(error: BaseException) -> str:
+    """The first line of ``error``'s message (its type name when the message is empty)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+_MISSING = object()
+
+
+def _short_message(parser: LightningArgumentParser, args: object, error: ArgumentError) -> str:
+    """jsonargparse's error as one line: the offending key, then what is wrong with it."""
+    message = str(error).strip()
+    unknown = re.fullmatch(r"Group '([^']+)' does not accept option '([^']+)'", message)
+    if unknown:
+        return _unknown_key(parser, f"{unknown.group(1)}.{unknown.group(2)}")
+    unknown = re.fullmatch(r"Option '([^']+)' is not accepted", message)
+    if unknown:
+        return _unknown_key(parser, unknown.group(1))
+    required = re.fullmatch(r"the following arguments are required: (.+)", message)
+    if required:
+        return f"{required.group(1)}: required, but not set"
+    keyed = re.match(r'Parser key "([^"]+)":\s*(.*)', message, re.S)
+    if not keyed:
+        return _error_line(error)
+    key, detail = keyed.groups()
+    class_problem = re.search(r"Problem with given class_path '([^']+)':\s*\n\s*(.+)", detail)
+    if class_problem:
+        return f"{key}: class_path {class_problem.group(1)!r}: {class_problem.group(2).strip()}"
+    value = _lookup(args, key)
+    if value is _MISSING:
+        given = re.search(r"(?:Got value|Given value): (.*)", detail)
+        value = given.group(1) if given else _MISSING
+    shown = "" if value is _MISSING else f"{value!r} "
+    typehint = next((getattr(action, "_typehint", None) for action in parser._actions if action.dest == key), None)
+    choices = _literal_choices(typehint)
+    if choices is not None:
+        allowed, nullable = choices
+        return f"{key}: {shown}is not one of {', '.join(map(repr, allowed))}" + (" (or null)" if nullable else "")
+    if typehint is not None:
+        got = "" if value is _MISSING else f", got {value!r}"
+        return f"{key}: expected {_type_name(typehint)}{got}"
+    return f"{key}: {detail.strip().splitlines()[0]}"
+
+
+_MOVED_KEYS = {"model.checkpoint_monitor": "checkpoints.monitor", "model.checkpoint_mode": "checkpoints.mode"}
+
+
+def _unknown_key(parser: LightningArgumentParser, key: str) -> str:
+    if key in _MOVED_KEYS:
+        return f"{key}: unknown key; it is now {_MOVED_KEYS[key]}"
+    group, _, _ = key.rpartition(".")
+    siblings = [action.dest for action in parser._actions
+                if action.dest.rpartition(".")[0] == group and action.dest not in ("config", "help")]
+    guess = difflib.get_close_matches(key, siblings, n=1)
+    where = f"the {group} section" if group else "the config"
+    return f"{key}: unknown key, not an option of {where}" + (f"; did you mean {guess[0]}?" if guess else "")
+
+
+def _lookup(args: object, key: str) -> Any:
+    """The value at the dotted ``key`` of the nested mapping ``args`` (or at ``key`` itself), else _MISSING."""
+    if not isinstance(args, Mapping):
+        return _MISSING
+    if key in args:
+        return args[key]
+    node: Any = args
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _literal_choices(typehint: Any) -> tuple[list[Any], bool] | None:
+    """(allowed values, None allowed too) when ``typehint`` is a Literal or an Optional Literal, else None."""
+    if typing.get_origin(typehint) is Literal:
+        return list(typing.get_args(typehint)), False
+    if typing.get_origin(typehint) in (typing.Union, types.UnionType):
+        members = [arg for arg in typing.get_args(typehint) if arg is not type(None)]
+        if len(members) == 1 and typing.get_origin(members[0]) is Literal:
+            return list(typing.get_args(members[0])), True
+    return None
+
+
+def _type_name(typehint: Any) -> str:
+    """``typehint`` as a reader writes it: ``int or null``, ``list[float]``, ``'balanced'``."""
+    if typehint is type(None):
+        return "null"
+    origin = typing.get_origin(typehint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(arg) for arg in typing.get_args(typehint))
+    if origin is Literal:
+        return " or ".join(map(repr, typing.get_args(typehint)))
+    if isinstance(typehint, type):
+        return typehint.__name__
+    return str(typehint).replace("typing.", "")
+
+
 def make_cli(args: ArgsType = None, run: bool = True,
              save_config_kwargs: dict[str, Any] | None = None) -> ImbalanceXfmrCLI:
     """The ``imbalance-xfmr`` CLI over ``args`` (None: ``sys.argv[1:]``); ``run=False`` builds the DataModule,
-    model and Trainer of the config without running a subcommand (``args`` then holds no subcommand).
+    model and Trainer of the config without running a subcommand (``args`` then holds no subcommand: e.g. a dict
+    that :func:`check_config` accepts; the Trainer then has the checkpoint callbacks, ``BatchSeed`` and
+    ``AtomicCheckpointIO`` that ``fit`` would use, so ``cli.trainer.fit(cli.model, datamodule=cli.datamodule,
+    ckpt_path=readable_checkpoint(folder), weights_only=True)`` trains exactly what ``imbalance-xfmr fit`` does).
     ``save_config_kwargs`` go to Lightning's ``SaveConfigCallback`` (e.g. ``{"overwrite": True}``)."""
     return ImbalanceXfmrCLI(
         TextClassifier,
@@ -92,8 +407,15 @@ def make_cli(args: ArgsType = None, run: bool = True,
 
 
 def main(args: list[str] | None = None) -> None:
-    """Entry point of the ``imbalance-xfmr`` console script (``args`` replaces ``sys.argv[1:]``, for tests)."""
-    make_cli(args)
+    """Entry point of the ``imbalance-xfmr`` console script (``args`` replaces ``sys.argv[1:]``, for tests).
+
+    A :class:`ConfigError` (found after parsing, e.g. a ``checkpoints.monitor`` the task does not log) ends the
+    command like a parse error: its message on stderr, exit status 2, no traceback."""
+    try:
+        make_cli(args)
+    except ConfigError as error:
+        sys.stderr.write(f"imbalance-xfmr: error: {error}\n")
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import pytorch_lightning as pl
+import torch
 import yaml
 
-from imbalance_xfmr.cli import DEFAULT_SEED, PARSER_KWARGS, ImbalanceXfmrCLI, main
+from imbalance_xfmr.cli import DEFAULT_SEED, PARSER_KWARGS, ConfigError, ImbalanceXfmrCLI, check_config, main, make_cli
 from imbalance_xfmr.data import TextDataModule
 from imbalance_xfmr.model.classifier import TextClassifier
 
@@ -139,3 +141,240 @@ def test_seed_true_draws_and_records_a_real_seed(data):
     assert isinstance(seed, int) and not isinstance(seed, bool)
     assert cli.model.hparams.vocab_size == cli.datamodule.vocab_size  # linked at instantiation
     assert cli.model.hparams.class_counts == cli.datamodule.class_counts
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Data: CSV ids and labels round-trip byte for byte
+
+
+@pytest.fixture
+def numeric_looking_data(tmp_path):
+    """Ids "0001".."0032" and labels "0"/"007": numbers to pandas' type inference, text to the DataModule."""
+    texts = [f"see you at lunch {i}" for i in range(24)] + [f"win free cash now {i}" for i in range(8)]
+    frame = pd.DataFrame({"id": [f"{i + 1:04d}" for i in range(32)], "text": texts, "label": ["0"] * 24 + ["007"] * 8})
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[::-1].to_csv(tmp_path / "test.csv", index=False)
+    return tmp_path
+
+
+def test_predict_writes_the_ids_and_classes_as_written(numeric_looking_data):
+    data = numeric_looking_data
+    main(["fit", *data_args(data), *TINY_MODEL, *QUIET_TRAINER, f"--trainer.default_root_dir={data}",
+          "--trainer.max_epochs=1", "--trainer.limit_train_batches=1"])
+    run = data / "lightning_logs" / "version_0"
+    assert yaml.safe_load((run / "labels.json").read_text())["classes"] == ["0", "007"]
+    output = data / "probabilities.csv"
+    main(["predict", *data_args(data), *QUIET_TRAINER, f"--trainer.default_root_dir={data}",
+          f"--ckpt_path={run / 'checkpoints' / 'last.ckpt'}", f"--prediction_writer.output_path={output}"])
+    lines = output.read_text().splitlines()
+    assert lines[0] == "id,0,007"
+    assert [line.split(",")[0] for line in lines[1:]] == [f"{i:04d}" for i in range(32, 0, -1)]  # test.csv's order
+
+
+# ====================================================================================================================
+# Reproducible, resumable training as Trainer configuration: checkpoints.*, reseed_every_batch, check_config.
+# (One block; other tests of this file go before or after it.)
+# ====================================================================================================================
+
+from imbalance_xfmr.training import AtomicCheckpointIO, BatchSeed, readable_checkpoint  # noqa: E402
+
+
+def fit_args(root: Path, checkpoints: Path, epochs: int, *extra: str) -> list[str]:
+    """`fit` on the tiny data with length-bucketed batches (per-epoch sampler draws, as the project's configs use)."""
+    return ["fit", *data_args(root), "--data.length_bucketing=true", *TINY_MODEL, *QUIET_TRAINER,
+            f"--trainer.default_root_dir={root}", f"--trainer.max_epochs={epochs}",
+            f"--checkpoints.dirpath={checkpoints}", *extra]
+
+
+def checkpoint_files(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*.ckpt"))
+
+
+def test_fit_writes_last_and_one_best_checkpoint_into_checkpoints_dirpath_and_no_other(data):
+    main(fit_args(data, data / "ck", 2))
+    files = checkpoint_files(data)
+    assert len(files) == 2 and files[1] == "ck/last.ckpt" and files[0].startswith("ck/best-")
+    config = yaml.safe_load((data / "lightning_logs" / "version_0" / "config.yaml").read_text())
+    assert config["checkpoints"] == {"dirpath": str(data / "ck"), "monitor": "val/f1_macro", "mode": None}
+    assert config["reseed_every_batch"] is True and config["trainer"]["deterministic"] is True
+    assert torch.load(data / "ck" / "last.ckpt", weights_only=True)["epoch"] == 1
+
+    main(fit_args(data, data / "only_last", 1, "--checkpoints.monitor=null"))
+    assert [name for name in checkpoint_files(data) if name.startswith("only_last")] == ["only_last/last.ckpt"]
+
+
+def test_make_cli_from_a_dict_builds_the_trainer_fit_would_use(data):
+    args = {"data": {"train_path": str(data / "train.csv"), "max_vocab_size": 60, "min_frequency": 1,
+                     "max_length": 16, "batch_size": 8},
+            "model": {"d_model": 16, "n_heads": 2, "n_layers": 1, "d_ff": 32},
+            "trainer": {"max_epochs": 1, "enable_progress_bar": False, "enable_model_summary": False,
+                        "default_root_dir": str(data)},
+            "checkpoints": {"dirpath": str(data / "fold_0"), "monitor": "val/loss"},
+            "seed_everything": 7}
+    check_config(args)
+    cli = make_cli(args, run=False)
+    trainer = cli.trainer
+    best, last = trainer.checkpoint_callbacks  # and not Lightning's default ModelCheckpoint
+    assert best.monitor == "val/loss" and best.mode == "min" and last.monitor is None and last.filename == "last"
+    assert [callback.seed for callback in trainer.callbacks if isinstance(callback, BatchSeed)] == [7]
+    assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+    assert torch.are_deterministic_algorithms_enabled()
+    assert readable_checkpoint(data / "fold_0") is None
+    trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=readable_checkpoint(data / "fold_0"),
+                weights_only=True)
+    files = checkpoint_files(data)
+    assert len(files) == 2 and "fold_0/last.ckpt" in files and files[0].startswith("fold_0/best-0-")
+
+    unseeded = make_cli({**args, "reseed_every_batch": False}, run=False).trainer
+    assert not any(isinstance(callback, BatchSeed) for callback in unseeded.callbacks)
+
+
+class SimulatedKill(Exception):
+    pass
+
+
+class KillAtEpochStart(pl.Callback):
+    """Stands for a kill early in the second epoch, after the first epoch's last.ckpt was written."""
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == 1:
+            raise SimulatedKill
+
+
+def test_a_killed_fit_resumed_with_ckpt_path_last_trains_exactly_like_an_uninterrupted_one(data, monkeypatch):
+    uninterrupted = make_cli(fit_args(data, data / "whole", 3)).model.state_dict()
+
+    build_trainer = ImbalanceXfmrCLI.instantiate_trainer
+
+    def trainer_that_gets_killed(self, **kwargs):
+        trainer = build_trainer(self, **kwargs)
+        trainer.callbacks.append(KillAtEpochStart())
+        return trainer
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ImbalanceXfmrCLI, "instantiate_trainer", trainer_that_gets_killed)
+        with pytest.raises(SimulatedKill):
+            make_cli(fit_args(data, data / "killed", 3))
+    assert torch.load(data / "killed" / "last.ckpt", weights_only=True)["epoch"] == 0
+
+    resumed = make_cli(fit_args(data, data / "killed", 3, "--ckpt_path=last")).model.state_dict()
+    assert resumed.keys() == uninterrupted.keys()
+    for name, value in uninterrupted.items():
+        assert torch.equal(resumed[name], value), name
+    assert torch.load(data / "killed" / "last.ckpt", weights_only=True)["epoch"] == 2
+
+
+def test_fit_ckpt_path_last_without_checkpoints_trains_from_scratch(data):
+    main(fit_args(data, data / "empty", 1, "--ckpt_path=last"))
+    assert checkpoint_files(data)[-1] == "empty/last.ckpt"
+
+
+@pytest.mark.parametrize(
+    ("damage", "extra", "expected"),
+    [("truncated", [], r"last\.ckpt: truncated: not a readable checkpoint; resuming from best-0-4\.ckpt"),
+     ("empty", ["--checkpoints.monitor=null"], r"last\.ckpt: empty file; no other readable checkpoint in .*: "
+                                               "training from scratch")],
+)
+def test_fit_ckpt_path_last_with_a_damaged_last_checkpoint_warns_and_falls_back(data, damage, extra, expected):
+    main(fit_args(data, data / "ck", 1, *extra))
+    last = data / "ck" / "last.ckpt"
+    last.write_bytes(b"" if damage == "empty" else last.read_bytes()[:1000])
+    with pytest.warns(UserWarning, match=expected):
+        main(fit_args(data, data / "ck", 2, "--ckpt_path=last", *extra))  # no PytorchStreamReader traceback
+    saved = torch.load(last, weights_only=True)
+    assert saved["epoch"] == 1 and saved["global_step"] == 8  # 4 steps an epoch; epoch 0 again when from scratch
+
+
+def test_a_monitor_the_task_does_not_log_is_rejected_before_training(data, capsys):
+    with pytest.raises(ConfigError, match=r"^checkpoints.monitor: 'val/recall_2' is not a validation metric of this "
+                                          r"2-class task; choose one of val/loss, .*val/recall_1, val/pr_auc"):
+        make_cli(fit_args(data, data / "ck", 1, "--checkpoints.monitor=val/recall_2"))
+    with pytest.raises(SystemExit) as exit_info:  # the command line: one line on stderr, no traceback
+        main(fit_args(data, data / "ck", 1, "--checkpoints.monitor=val/f1"))
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("imbalance-xfmr: error: checkpoints.monitor: 'val/f1' is not a "
+                                              "validation metric; choose one of val/loss, ")
+    assert not (data / "ck").exists() and not (data / "lightning_logs").exists()
+
+
+def test_print_config_shows_the_training_keys(data, capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", *data_args(data), "--print_config"])
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["checkpoints"] == {"dirpath": None, "monitor": "val/f1_macro", "mode": None}
+    assert printed["reseed_every_batch"] is True and printed["trainer"]["deterministic"] is True
+
+
+def test_checkpoints_written_before_checkpoint_monitor_moved_still_load(data):
+    main(fit_args(data, data / "ck", 1))
+    checkpoint = torch.load(data / "ck" / "last.ckpt", weights_only=True)
+    checkpoint["hyper_parameters"].update(checkpoint_monitor="val/f1_macro", checkpoint_mode=None)
+    torch.save(checkpoint, data / "old.ckpt")
+    main(["validate", *data_args(data), *QUIET_TRAINER, f"--trainer.default_root_dir={data}",
+          f"--ckpt_path={data / 'old.ckpt'}"])
+    (data / "broken.ckpt").write_bytes((data / "old.ckpt").read_bytes()[:500])
+    with pytest.raises(ConfigError, match=r"^ckpt_path: '.*broken.ckpt' is not a readable checkpoint"):
+        make_cli(["validate", *data_args(data), *QUIET_TRAINER, f"--ckpt_path={data / 'broken.ckpt'}"])
+
+
+# check_config: what the pipeline calls before any work.
+
+GOOD_CONFIG = {"data": {"train_path": "no/such/file.csv", "resampling": "random_over"},  # never read
+               "model": {"d_model": 32, "focal_alpha": [0.25, 0.75]},
+               "trainer": {"max_epochs": 2, "logger": {"class_path": "pytorch_lightning.loggers.CSVLogger",
+                                                       "init_args": {"save_dir": "logs"}}},
+               "checkpoints": {"dirpath": "folds/fold_0/checkpoints", "monitor": "val/recall_3"}}
+
+
+def test_check_config_accepts_a_good_config_without_reading_data_or_seeding():
+    before = torch.initial_seed()
+    config = check_config(GOOD_CONFIG)
+    assert config.data.resampling == "random_over" and config.model.max_length == 128  # linked from data.max_length
+    assert config.checkpoints.dirpath == "folds/fold_0/checkpoints" and config.trainer.deterministic is True
+    assert config.seed_everything == DEFAULT_SEED and torch.initial_seed() == before
+    assert GOOD_CONFIG["checkpoints"] == {"dirpath": "folds/fold_0/checkpoints", "monitor": "val/recall_3"}
+
+
+@pytest.mark.parametrize("name", ["demo_binary", "tiny_test", "trec"])
+def test_check_config_accepts_the_project_configs(name):
+    root = Path(__file__).resolve().parents[1]
+    check_config(yaml.safe_load((root / "competition" / "configs" / f"{name}.yaml").read_text()))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"data": {"resampling": "smote"}},
+         "data.resampling: 'smote' is not one of 'none', 'random_under', 'random_over', 'class_balanced'"),
+        ({"data": {"batch_sise": 4}},
+         "data.batch_sise: unknown key, not an option of the data section; did you mean data.batch_size?"),
+        ({"bogus": 1}, "bogus: unknown key, not an option of the config"),
+        ({"data": {"batch_size": "big"}}, "data.batch_size: expected int, got 'big'"),
+        ({"trainer": {"max_epochs": "x"}}, "trainer.max_epochs: expected int or null, got 'x'"),
+        ({"checkpoints": {"mode": "best"}}, "checkpoints.mode: 'best' is not one of 'max', 'min' (or null)"),
+        ({"model": {"checkpoint_monitor": "val/loss"}},
+         "model.checkpoint_monitor: unknown key; it is now checkpoints.monitor"),
+        ({"trainer": {"logger": {"class_path": "pytorch_lightning.loggers.CSVLogger",
+                                 "init_args": {"save_dirr": "x"}}}},
+         "trainer.logger: class_path 'pytorch_lightning.loggers.CSVLogger': Option 'save_dirr' is not accepted"),
+        ({"trainer": {"callbacks": [{"class_path": "pytorch_lightning.callbacks.ModelCheckpoint"}]}},
+         "trainer.callbacks: pytorch_lightning.callbacks.ModelCheckpoint is not allowed here; the checkpoints are "
+         "configured by checkpoints.dirpath / .monitor / .mode"),
+    ],
+)
+def test_check_config_names_the_offending_key_in_one_line(override, message, capsys):
+    args = {section: {**GOOD_CONFIG.get(section, {}), **values} if isinstance(values, dict) else values
+            for section, values in {**GOOD_CONFIG, **override}.items()}
+    with pytest.raises(ConfigError) as error:
+        check_config(args)
+    assert str(error.value) == message
+    assert isinstance(error.value, ValueError)
+    assert capsys.readouterr().err == ""  # no argparse usage text
+
+
+def test_check_config_rejects_a_missing_required_key_and_a_monitor_no_task_logs():
+    with pytest.raises(ConfigError, match=r"^data.train_path: required, but not set$"):
+        check_config({"model": {"d_model": 32}})
+    with pytest.raises(ConfigError, match=r"^checkpoints.monitor: 'val/f1' is not a validation metric; choose one"):
+        check_config({**GOOD_CONFIG, "checkpoints": {"monitor": "val/f1"}})
+

@@ -11,6 +11,7 @@ from lightning_fabric.utilities.data import _set_sampler_epoch
 from sklearn.model_selection import train_test_split
 
 from imbalance_xfmr.data import SubwordTokenizer, TextDataModule
+from imbalance_xfmr.data.io import read_table
 from imbalance_xfmr.sampling.torch_sampler import ClassBalancedBatchSampler, ResamplingSampler
 
 HAM = ["see you at lunch", "ok call me later", "sorry running late", "love you mum", "home soon ok", "what time?"]
@@ -263,3 +264,58 @@ def test_restoring_another_state_re_encodes_the_data(csv):
     dm.load_state_dict(small.state_dict())
     assert dm.vocab_size == small.vocab_size
     assert max(int(b["input_ids"].max()) for b in dm.val_dataloader()) < small.vocab_size
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# CSV ids and labels are text, byte for byte
+
+
+def numeric_looking_table() -> pd.DataFrame:
+    """Ids "0001".. and labels "0"/"007" that pandas' type inference would turn into numbers; fold numbers 0/1."""
+    frame = table(fold=[0, 0, 0, 0, 1] * 10)
+    return frame.assign(id=[f"{i + 1:04d}" for i in range(50)], label=np.where(frame["label"] == "ham", "0", "007"))
+
+
+def test_read_table_string_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,label,score\n0001,007,1.50\n0002,,2\n0003,NA,3\n")
+    frame = read_table(path, string_columns=["id", "label", "absent"])
+    assert frame["id"].tolist() == ["0001", "0002", "0003"] and frame["score"].tolist() == [1.5, 2.0, 3.0]
+    assert frame["label"].iloc[0] == "007" and pd.isna(frame["label"].iloc[1]) and frame["label"].iloc[2] == "NA"
+    with pytest.raises(TypeError, match=r"write \['id'\]"):
+        read_table(path, string_columns="id")
+
+
+def test_csv_ids_and_labels_are_read_as_written(csv):
+    frame = numeric_looking_table()
+    test = frame.drop(columns="label").assign(text=["0800"] * 50)
+    dm = datamodule(csv(frame), test_path=csv(test, "test.csv"), fold_column="fold", val_fold=1)
+    assert dm.classes == ["0", "007"]  # not [0, 7]
+    assert dm._labelled_splits()[1]["id"].tolist() == frame["id"][frame["fold"] == 1].tolist()  # int val_fold
+    dm.setup("predict")
+    assert dm.predict_ids.tolist() == [f"{i + 1:04d}" for i in range(50)]
+    assert dm._prediction_rows()["text"].iloc[0] == "0800"
+
+
+def test_csv_string_labels_keep_int_sampling_strategy_keys_working(csv):
+    dm = datamodule(csv(numeric_looking_table()), resampling="random_under", sampling_strategy={0: 10})
+    dm.setup("fit")
+    assert dm.classes == ["0", "007"] and dm.train_dataloader().sampler.class_draw_counts.tolist()[0] == 10
+    twice = datamodule(csv(numeric_looking_table()), resampling="random_under", sampling_strategy={0: 10, "0": 9})
+    with pytest.raises(ValueError, match="names a class twice"):
+        twice.setup("fit")
+
+
+def test_fold_column_that_is_the_id_column_stays_numeric(csv):
+    frame = numeric_looking_table().assign(id=[i % 5 for i in range(50)])
+    dm = datamodule(csv(frame), fold_column="id", val_fold=4)
+    assert len(dm._labelled_splits()[1]) == 10
+
+
+def test_parquet_keeps_its_stored_label_type(tmp_path):
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "train.parquet"
+    table().assign(label=[0] * 40 + [7] * 10).to_parquet(path)
+    dm = datamodule(str(path), resampling="random_under", sampling_strategy={0: 10})
+    dm.setup("fit")
+    assert dm.classes == [0, 7] and dm.train_dataloader().sampler.class_draw_counts.tolist() == [10, 8]

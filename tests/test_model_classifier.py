@@ -1,5 +1,5 @@
 """TextClassifier: training through a real Trainer, epoch-level metrics against scikit-learn, the learning-rate
-schedule, checkpoints and prediction."""
+schedule, checkpoints (through the checkpoint callbacks of imbalance_xfmr.training) and prediction."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1
 from torch.utils.data import DataLoader, Dataset
 
 from imbalance_xfmr.model.classifier import TextClassifier, validation_metric_names, warmup_then_decay
+from imbalance_xfmr.training import CheckpointSettings, checkpoint_callbacks
 
 VOCAB = 30
 TINY = dict(d_model=16, n_heads=2, n_layers=1, d_ff=32, max_length=16, dropout=0.0)
@@ -112,7 +113,7 @@ def test_fit_learns_and_logs_epoch_metrics_equal_to_scikit_learn(tmp_path, num_c
         assert "val/roc_auc" in metrics
     else:
         assert "val/pr_auc" not in metrics
-    assert set(metrics) == set(validation_metric_names(num_classes))  # what checkpoint_monitor may name
+    assert set(metrics) == set(validation_metric_names(num_classes))  # what checkpoints.monitor may name
 
     test_metrics = fit_trainer.test(model, loader(val, batch_size=5), verbose=False)[0]
     assert test_metrics["test/f1_macro"] == pytest.approx(metrics["val/f1_macro"], abs=1e-6)
@@ -121,8 +122,9 @@ def test_fit_learns_and_logs_epoch_metrics_equal_to_scikit_learn(tmp_path, num_c
 def test_best_checkpoint_follows_the_monitor_and_reloads(tmp_path) -> None:
     pl.seed_everything(0, verbose=False)
     train, val = KeywordDataset(64, 2, seed=1), KeywordDataset(24, 2, seed=2)
-    model = TextClassifier(VOCAB, 2, counts_of(train, 2), checkpoint_monitor="val/loss", lr=3e-3, **TINY)
-    fit_trainer = trainer(tmp_path, max_epochs=3)
+    model = TextClassifier(VOCAB, 2, counts_of(train, 2), lr=3e-3, **TINY)
+    callbacks = checkpoint_callbacks(CheckpointSettings(monitor="val/loss"))
+    fit_trainer = trainer(tmp_path, max_epochs=3, callbacks=callbacks)
     fit_trainer.fit(model, loader(train), loader(val))
 
     best, last = fit_trainer.checkpoint_callbacks
@@ -141,10 +143,10 @@ def test_last_checkpoint_holds_the_final_epoch_even_when_the_monitored_metric_go
     pl.seed_everything(0, verbose=False)
     train, val = KeywordDataset(64, 2, seed=1), KeywordDataset(24, 2, seed=2)
     # "max" of the loss: as training lowers it, every epoch after the first is worse by the monitor.
-    model = TextClassifier(VOCAB, 2, counts_of(train, 2), checkpoint_monitor="val/loss", checkpoint_mode="max",
-                           lr=3e-3, **TINY)
+    model = TextClassifier(VOCAB, 2, counts_of(train, 2), lr=3e-3, **TINY)
     epochs = 3
-    fit_trainer = trainer(tmp_path, max_epochs=epochs)
+    settings = CheckpointSettings(monitor="val/loss", mode="max")
+    fit_trainer = trainer(tmp_path, max_epochs=epochs, callbacks=checkpoint_callbacks(settings))
     fit_trainer.fit(model, loader(train), loader(val))
 
     best = fit_trainer.checkpoint_callback
@@ -158,15 +160,8 @@ def test_last_checkpoint_holds_the_final_epoch_even_when_the_monitored_metric_go
         torch.testing.assert_close(saved["state_dict"][name], value, rtol=0, atol=0)
 
 
-def test_checkpoint_mode_defaults_to_max_for_scores_and_can_be_switched_off() -> None:
-    best, last = TextClassifier(VOCAB, 2, checkpoint_monitor="val/pr_auc", **TINY).configure_callbacks()
-    assert best.monitor == "val/pr_auc" and best.mode == "max"
-    assert last.monitor is None and last.filename == "last" and not last.save_last
-    assert TextClassifier(VOCAB, 2, checkpoint_monitor=None, **TINY).configure_callbacks() == []
-
-
 def test_empty_validation_epoch_logs_nothing_and_does_not_crash(tmp_path) -> None:
-    model = TextClassifier(VOCAB, 2, **TINY, checkpoint_monitor=None)
+    model = TextClassifier(VOCAB, 2, **TINY)
     fit_trainer = trainer(tmp_path, max_epochs=1, limit_val_batches=0)
     fit_trainer.fit(model, loader(KeywordDataset(16, 2, seed=1)), loader(KeywordDataset(8, 2, seed=2)))
     assert "val/f1_macro" not in fit_trainer.callback_metrics
@@ -211,7 +206,7 @@ class RecordLearningRate(pl.Callback):
 
 def test_trainer_steps_the_schedule_every_optimizer_step(tmp_path) -> None:
     schedule = dict(warmup_fraction=0.25, decay="linear", min_lr_ratio=0.1)
-    model = TextClassifier(VOCAB, 2, lr=1e-2, checkpoint_monitor=None, **schedule, **TINY)
+    model = TextClassifier(VOCAB, 2, lr=1e-2, **schedule, **TINY)
     recorder = RecordLearningRate()
     fit_trainer = trainer(tmp_path, max_epochs=2, callbacks=[recorder], limit_val_batches=0)
     fit_trainer.fit(model, loader(KeywordDataset(64, 2, seed=1), batch_size=8))  # 8 steps an epoch, 16 in all
@@ -221,7 +216,7 @@ def test_trainer_steps_the_schedule_every_optimizer_step(tmp_path) -> None:
 
 
 def test_weight_decay_skips_biases_and_layer_norms(tmp_path) -> None:
-    model = TextClassifier(VOCAB, 2, weight_decay=0.05, checkpoint_monitor=None, **TINY)
+    model = TextClassifier(VOCAB, 2, weight_decay=0.05, **TINY)
     fit_trainer = trainer(tmp_path, max_steps=1, limit_val_batches=0)
     fit_trainer.fit(model, loader(KeywordDataset(8, 2, seed=1)))
     decayed, not_decayed = fit_trainer.optimizers[0].param_groups
@@ -260,9 +255,6 @@ def test_hyperparameters_are_saved_for_reloading() -> None:
         (dict(warmup_fraction=1.0), "warmup_fraction"),
         (dict(decay="step"), "decay must be"),
         (dict(min_lr_ratio=2.0), "min_lr_ratio"),
-        (dict(checkpoint_mode="best"), "checkpoint_mode"),
-        (dict(checkpoint_monitor="val/f1"), "not a logged validation metric"),
-        (dict(num_classes=3, checkpoint_monitor="val/pr_auc"), "not a logged validation metric"),
         (dict(d_model=10, n_heads=4), "divisible by n_heads"),
     ],
 )

@@ -154,6 +154,22 @@ def test_bad_arguments_get_clear_errors():
         ClassBalancedBatchSampler(DistributedSampler(range(10), num_replicas=2, rank=0), batch_size=4)
 
 
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (np.array([0.0, 1.0, np.nan, 1.0, 0.0]), r"Input labels contains NaN\."),
+        (np.array(["ham", "spam", None, "ham", "spam"], dtype=object), r"Input labels contains None/NaN\."),
+        ([0, 1, None, 1, 0], r"Input labels contains None/NaN\."),
+    ],
+)
+def test_missing_labels_are_rejected_not_made_a_class(labels, message):
+    # The samplers' (scikit-learn's) ValueError, before any class is counted: NaN would otherwise be a class.
+    with pytest.raises(ValueError, match=message):
+        ResamplingSampler(labels)
+    with pytest.raises(ValueError, match=message):
+        ResamplingSampler(labels, kind="over", lengths=np.ones(5), batch_size=2)
+
+
 def test_lightning_treats_it_as_already_distributed():
     # Lightning only wraps samplers that are not DistributedSamplers (data_connector._requires_distributed_sampler).
     assert isinstance(ResamplingSampler(LABELS), DistributedSampler)

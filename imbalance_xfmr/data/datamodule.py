@@ -60,13 +60,18 @@ class TextDataModule(pl.LightningDataModule):
     test_path : str or None
         Table for ``predict`` (id and text columns) and ``test`` (which also needs the label column).
     id_column, text_column, label_column : str
-        Column names. Labels may be strings or integers; ``classes`` lists them in encoded order (sorted).
+        Column names. Labels may be strings or integers; ``classes`` lists them in encoded order (sorted). In CSV
+        files these three columns are read as text, exactly as written: an id ``0001`` stays ``"0001"`` in the
+        predictions and a label ``007`` stays the class ``"007"``; so CSV labels ``0``/``1`` are the classes
+        ``"0"``/``"1"``. Parquet columns keep their stored types.
     val_fraction : float
         Share of the rows held out for validation by a split stratified on the label (ignored with ``fold_column``).
     split_seed : int
         Seed of the stratified split, separate from the training seed so that one split serves many models.
     fold_column, val_fold :
-        Explicit split instead: rows whose ``fold_column`` equals ``val_fold`` are the validation set.
+        Explicit split instead: rows whose ``fold_column`` equals ``val_fold`` are the validation set. The fold
+        column keeps pandas' type inference (fold numbers stay numbers, matching an int ``val_fold``), also when it
+        is the id or label column.
     tokenizer : {'bpe', 'wordpiece'}
         Subword algorithm. BPE training in `tokenizers` is deterministic; its WordPiece trainer numbers its
         continuation tokens in hash-map order, so a WordPiece vocabulary can differ from run to run.
@@ -90,7 +95,9 @@ class TextDataModule(pl.LightningDataModule):
         ``Trainer(use_distributed_sampler=False)``.
     sampling_strategy : float, str or dict
         imbalanced-learn's ``sampling_strategy`` for the resampling ('auto': under-sample every class to the
-        minority's count, or over-sample to the majority's); dict keys are original label values.
+        minority's count, or over-sample to the majority's); dict keys are original label values. When the labels
+        are strings (always so for CSV) a key matches the label ``str(key)``, so ``{0: 100}`` written in YAML
+        targets the CSV label ``0``.
     batch_size : int
         Training batch size; ``eval_batch_size`` (default: the same) for validation, test and prediction.
     length_bucketing : bool
@@ -299,7 +306,7 @@ class TextDataModule(pl.LightningDataModule):
         """(train, validation) rows of ``train_path``, checked; validation labels are known training classes."""
         if self._splits is None:
             path = self.train_path
-            frame = read_table(path)
+            frame = read_table(path, self._string_columns())
             required = [self.text_column, self.label_column] + ([self.fold_column] if self.fold_column else [])
             check_columns(frame, required, path)
             self._check_labels_present(frame, path)
@@ -360,7 +367,7 @@ class TextDataModule(pl.LightningDataModule):
         """Labelled rows of ``test_path`` for ``trainer.test``."""
         if self.test_path is None:
             raise ValueError("`test` needs data: set test_path to a labelled table.")
-        frame = read_table(self.test_path)
+        frame = read_table(self.test_path, self._string_columns())
         check_columns(frame, [self.text_column, self.label_column], self.test_path)
         self._check_labels_present(frame, self.test_path)
         return self._apply_empty_text_policy(frame, self.test_path, labelled=True).reset_index(drop=True)
@@ -374,11 +381,16 @@ class TextDataModule(pl.LightningDataModule):
             else:
                 if self.test_path is None:
                     raise ValueError("`predict` needs data: set test_path (a table with id and text columns).")
-                frame = read_table(self.test_path)
+                frame = read_table(self.test_path, self._string_columns())
                 check_columns(frame, [self.id_column, self.text_column], self.test_path)
                 frame = self._apply_empty_text_policy(frame, self.test_path, labelled=False)
             self._predict_frame = frame.reset_index(drop=True)
         return self._predict_frame
+
+    def _string_columns(self) -> list[str]:
+        """Columns read as text from CSV: ids and labels round-trip byte for byte; fold numbers stay numbers."""
+        columns = (self.id_column, self.text_column, self.label_column)
+        return [column for column in columns if column != self.fold_column]
 
     def _check_labels_present(self, frame: pd.DataFrame, path: str) -> None:
         missing = frame[self.label_column].isna().to_numpy()
@@ -455,7 +467,8 @@ class TextDataModule(pl.LightningDataModule):
             classes, counts = np.unique(labels, return_counts=True)
             kind, strategy = "under", dict(zip(classes.tolist(), counts.tolist()))
         else:
-            kind, strategy = ("under" if self.resampling == "random_under" else "over"), self.sampling_strategy
+            kind = "under" if self.resampling == "random_under" else "over"
+            strategy = self._strategy_for_labels(labels)
         bucketing = {"lengths": dataset.lengths, "batch_size": self.batch_size} if self.length_bucketing else {}
         return ResamplingSampler(
             labels,
@@ -465,6 +478,23 @@ class TextDataModule(pl.LightningDataModule):
             bucket_batches=self.bucket_batches,
             **bucketing,
         )
+
+    def _strategy_for_labels(self, labels: np.ndarray) -> float | str | dict:
+        """``sampling_strategy`` with dict keys matched to string labels by ``str(key)``.
+
+        CSV labels are read as text, while YAML reads ``{0: 100}`` with an int key: without this the key would
+        name no class.
+        """
+        strategy = self.sampling_strategy
+        if not isinstance(strategy, dict) or not isinstance(labels[0], str):
+            return strategy
+        matched = {str(key): count for key, count in strategy.items()}
+        if len(matched) < len(strategy):
+            raise ValueError(
+                f"sampling_strategy={strategy!r} names a class twice: the labels are strings, so a key matches the "
+                "label str(key). Give each class once."
+            )
+        return matched
 
     def _loader(self, dataset: PaddedTextDataset, **batching) -> DataLoader:
         return DataLoader(

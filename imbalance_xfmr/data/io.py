@@ -15,18 +15,28 @@ import pandas as pd
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, string_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Read a CSV (optionally compressed) or Parquet file, chosen by its suffix.
 
     In CSV files only empty cells count as missing: pandas' default would also read the text "NA", "null" or "None"
-    (a plausible SMS, or a plausible label) as NaN.
+    (a plausible SMS, or a plausible label) as NaN. The CSV columns named in ``string_columns`` (names absent from
+    the file are ignored) are read as str, cell text as written, so that an id ``0001`` or a label ``007`` comes
+    back byte for byte instead of as the number 1 or 7; their empty cells are still missing (NaN). The other
+    columns keep pandas' type inference. Parquet files keep their stored types.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Data file {str(path)!r} does not exist (working directory: {os.getcwd()}).")
     if path.suffix.lower() in _PARQUET_SUFFIXES:
         return pd.read_parquet(path)
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if isinstance(string_columns, str):
+        raise TypeError(
+            f"string_columns must be a sequence of column names, got the string {string_columns!r}; "
+            f"write [{string_columns!r}] for a single column."
+        )
+    # pandas skips dtype entries for columns the file does not have, which is what "when present" needs.
+    dtypes = {column: str for column in string_columns}
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=dtypes)
 
 
 def check_columns(frame: pd.DataFrame, required: Sequence[str], path: str | Path) -> None:

@@ -34,10 +34,20 @@ from ._ranking import (
     roc_curve,
 )
 from ._report import classification_report, classification_report_imbalanced, report_to_markdown
-from ._threshold import OffsetResult, ThresholdResult, apply_class_offsets, tune_class_offsets, tune_threshold
+from ._threshold import (
+    BINARY_THRESHOLD_METRICS,
+    MULTICLASS_THRESHOLD_METRICS,
+    OffsetResult,
+    ThresholdResult,
+    apply_class_offsets,
+    tune_class_offsets,
+    tune_threshold,
+)
 from ._validation import InvalidParameterError
 
 __all__ = [
+    "BINARY_THRESHOLD_METRICS",
+    "MULTICLASS_THRESHOLD_METRICS",
     "InvalidParameterError",
     "OffsetResult",
     "ThresholdResult",

@@ -7,6 +7,8 @@ where the references re-validate and re-count the labels for each row.
 
 from __future__ import annotations
 
+import re
+
 import warnings
 from typing import Any
 
@@ -149,11 +151,16 @@ def classification_report_imbalanced(
     return report if output_dict else text
 
 
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]<>()#+\-.!|~]")
+
+
 def report_to_markdown(report: dict, digits: int = 3) -> str:
     """Render the ``output_dict=True`` result of either report as a Markdown table.
 
     One row per class and per average, in the report's order; sklearn's scalar 'accuracy' becomes a row with
     only the F1 column filled (as in its text report), imblearn's 'avg_*'/'total_support' an "avg / total" row.
+    Class names are backslash-escaped where Markdown would read them as markup (``|``, ``*``, ``_``...), so any
+    label renders as itself.
     """
     headers = next((list(values) for values in report.values() if isinstance(values, dict)), None)
     if headers is None:
@@ -165,6 +172,7 @@ def report_to_markdown(report: dict, digits: int = 3) -> str:
         return f"{float(value):.{digits}f}"
 
     def row(name: str, values: dict) -> str:
+        name = _MARKDOWN_SPECIAL.sub(r"\\\g<0>", str(name)).replace("\n", " ")
         return f"| {name} | " + " | ".join(cell(values[h]) if h in values else "" for h in headers) + " |"
 
     lines = ["| | " + " | ".join(headers) + " |", "|---|" + "---:|" * len(headers)]

@@ -21,10 +21,13 @@ from ._ranking import _check_1d, _check_scores, _float_weights, binary_counts_at
 from ._validation import unique_labels
 from ._validation import check_consistent_length, check_option, to_array
 
-__all__ = ["OffsetResult", "ThresholdResult", "apply_class_offsets", "tune_class_offsets", "tune_threshold"]
+__all__ = ["BINARY_THRESHOLD_METRICS", "MULTICLASS_THRESHOLD_METRICS", "OffsetResult", "ThresholdResult",
+           "apply_class_offsets", "tune_class_offsets", "tune_threshold"]
 
-BINARY_METRICS = ("f1", "f1_macro", "fbeta", "mcc", "gmean", "balanced_accuracy", "youden")
-MULTICLASS_METRICS = ("f1_macro", "balanced_accuracy")
+BINARY_THRESHOLD_METRICS = ("f1", "f1_macro", "fbeta", "mcc", "gmean", "balanced_accuracy", "youden")
+"""The metrics :func:`tune_threshold` maximises (binary tasks)."""
+MULTICLASS_THRESHOLD_METRICS = ("f1_macro", "balanced_accuracy")
+"""The metrics :func:`tune_class_offsets` maximises (any number of classes)."""
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -143,7 +146,7 @@ def tune_threshold(
     -------
     ThresholdResult
     """
-    check_option("tune_threshold", "metric", metric, list(BINARY_METRICS))
+    check_option("tune_threshold", "metric", metric, list(BINARY_THRESHOLD_METRICS))
     if isinstance(beta, bool) or not isinstance(beta, (int, float, np.number)) or not beta > 0:
         raise ValueError(f"beta must be a positive number; got {beta!r}.")
     fp, tp, thresholds = binary_counts_at_thresholds(y_true, y_score, pos_label, sample_weight, float_only=True)
@@ -321,7 +324,7 @@ def tune_class_offsets(
     -------
     OffsetResult
     """
-    check_option("tune_class_offsets", "metric", metric, list(MULTICLASS_METRICS))
+    check_option("tune_class_offsets", "metric", metric, list(MULTICLASS_THRESHOLD_METRICS))
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer; got {max_iter!r}.")
     log_scores = _log_scores(y_score, scores_are)

@@ -6,6 +6,9 @@ accumulated over the whole epoch by the streaming confusion matrix of :mod:`imba
 logged once per epoch as ``val/<name>`` / ``test/<name>``: accuracy, balanced_accuracy, f1_macro,
 precision_macro, recall_macro, mcc, cohen_kappa, geometric_mean, recall_<class index>, the loss, and for
 binary tasks pr_auc (average precision of class 1) and roc_auc.
+
+Checkpointing, per-batch reseeding and resuming are Trainer configuration, not the model's: see
+:mod:`imbalance_xfmr.training` and the ``checkpoints`` keys of :mod:`imbalance_xfmr.cli`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import ModelCheckpoint
 from torch import Tensor
 
 from imbalance_xfmr.metrics import StreamingBinaryRanking, StreamingConfusionMatrix
@@ -38,7 +40,7 @@ _SCALAR_METRICS = (
 
 
 def validation_metric_names(num_classes: int) -> list[str]:
-    """Every name :class:`TextClassifier` logs once per validation epoch (the candidates for a checkpoint monitor)."""
+    """Every name :class:`TextClassifier` logs once per validation epoch (what ``checkpoints.monitor`` may name)."""
     names = ["loss", *_SCALAR_METRICS, *(f"recall_{c}" for c in range(num_classes))]
     if num_classes == 2:
         names += ["pr_auc", "roc_auc"]
@@ -74,10 +76,6 @@ class TextClassifier(pl.LightningModule):
         warmup_fraction: fraction of all optimizer steps spent warming the learning rate up linearly.
         decay: ``"cosine"`` or ``"linear"`` decay after the warmup, stepped every optimizer step.
         min_lr_ratio: final learning rate as a fraction of ``lr``.
-        checkpoint_monitor: logged metric that picks the best checkpoint (e.g. ``"val/f1_macro"``,
-            ``"val/balanced_accuracy"``, ``"val/pr_auc"``, ``"val/loss"``), also writing ``last.ckpt`` every
-            epoch (see :meth:`configure_callbacks`); None leaves checkpointing to the Trainer's own callbacks.
-        checkpoint_mode: ``"max"`` or ``"min"``; None means ``"min"`` for losses and ``"max"`` otherwise.
     """
 
     def __init__(
@@ -107,8 +105,6 @@ class TextClassifier(pl.LightningModule):
         warmup_fraction: float = 0.1,
         decay: Decay = "cosine",
         min_lr_ratio: float = 0.0,
-        checkpoint_monitor: str | None = "val/f1_macro",
-        checkpoint_mode: Literal["max", "min"] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -124,13 +120,6 @@ class TextClassifier(pl.LightningModule):
             raise ValueError(f"decay must be 'cosine' or 'linear', got {decay!r}.")
         if not 0.0 <= min_lr_ratio <= 1.0:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio!r}.")
-        if checkpoint_monitor is not None and checkpoint_monitor not in validation_metric_names(num_classes):
-            raise ValueError(
-                f"checkpoint_monitor={checkpoint_monitor!r} is not a logged validation metric; choose one of "
-                f"{validation_metric_names(num_classes)} or None."
-            )
-        if checkpoint_mode not in (None, "max", "min"):
-            raise ValueError(f"checkpoint_mode must be 'max', 'min' or None, got {checkpoint_mode!r}.")
 
         self.model = TransformerClassifier(
             EncoderConfig(
@@ -227,7 +216,7 @@ class TextClassifier(pl.LightningModule):
         self.log_dict({name: value.float() for name, value in logged.items() if name not in shown})
 
     # ------------------------------------------------------------------------------------------------------
-    # Optimisation and checkpoints
+    # Optimisation
 
     def configure_optimizers(self) -> dict[str, Any]:
         """AdamW (no weight decay on biases and layer norms) and a per-step warmup-then-decay schedule."""
@@ -252,35 +241,3 @@ class TextClassifier(pl.LightningModule):
         )
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def configure_callbacks(self) -> list[pl.Callback]:
-        """Two checkpoints in the same folder, replacing the Trainer's own ``ModelCheckpoint`` callbacks: the best
-        epoch by ``checkpoint_monitor`` as ``best-<epoch>-<step>.ckpt``, and :func:`every_epoch_checkpoint`'s
-        ``last.ckpt``, the one to resume from.
-
-        Not ``ModelCheckpoint(save_last=True)``: in Lightning 2.6 that rewrites ``last.ckpt`` only when a new
-        best is saved, so after the monitored metric got worse it would hold the best epoch, not the last.
-        """
-        monitor = self.hparams.checkpoint_monitor
-        if monitor is None:
-            return []
-        mode = self.hparams.checkpoint_mode or ("min" if monitor.endswith("loss") else "max")
-        best = ModelCheckpoint(
-            monitor=monitor,
-            mode=mode,
-            filename="best-{epoch}-{step}",
-            auto_insert_metric_name=False,
-            save_top_k=1,
-        )
-        return [best, every_epoch_checkpoint()]
-
-
-def every_epoch_checkpoint() -> ModelCheckpoint:
-    """``last.ckpt``, overwritten at the end of every epoch whatever the metrics did, in the Trainer's usual
-    ``checkpoints/`` folder (unless ``dirpath`` is set on it)."""
-    return ModelCheckpoint(
-        filename=ModelCheckpoint.CHECKPOINT_NAME_LAST,
-        monitor=None,
-        save_top_k=1,
-        enable_version_counter=False,  # overwrite last.ckpt instead of writing last-v1.ckpt beside it
-    )

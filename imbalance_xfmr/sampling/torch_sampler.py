@@ -51,6 +51,8 @@ import numpy as np
 import torch
 from torch.utils.data import DistributedSampler, Sampler
 
+from imbalance_xfmr.metrics._validation import _distinct_values
+
 from ._strategy import resolve_sampling_strategy, summarize_target
 
 _SAMPLING_TYPES = {"under": "under-sampling", "over": "over-sampling"}
@@ -64,11 +66,15 @@ def _process_group() -> tuple[int, int]:
 
 
 def _as_label_array(labels: Any) -> np.ndarray:
+    """``labels`` as a non-empty 1-D ndarray, shape (n_samples,), with no missing (None/NaN) label."""
     array = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
     if array.ndim != 1 or array.size == 0:
         raise ValueError(
             f"labels must be a non-empty 1-D array with one class label per dataset row; got shape {array.shape}."
         )
+    # np.unique would keep NaN as a class of its own (and fail to sort None among strings): reject missing labels
+    # with the ValueError the metrics and the samplers raise ("Input labels contains NaN.").
+    _distinct_values(array, "labels")
     return array
 
 
@@ -95,7 +101,7 @@ class ResamplingSampler(DistributedSampler):
     Parameters
     ----------
     labels : array-like or Tensor of shape (n_samples,)
-        Class label of every dataset row (any sortable dtype).
+        Class label of every dataset row (any sortable dtype). A missing label (None or NaN) is a ValueError.
     sampling_strategy : float, str, dict or callable, default='auto'
         imbalanced-learn's meaning for ``kind``: rows to keep per class (under) or to add (over).
     kind : {'under', 'over'}, default='under'

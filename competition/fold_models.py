@@ -1,0 +1,118 @@
+"""The fold models' ``imbalance-xfmr`` config: the user's part (the YAML and the ``transformer.*`` overrides) and the
+keys the pipeline owns (data files and columns, the fold, the seed, the folders).
+
+A fold model is what ``imbalance-xfmr fit`` trains from :func:`fit_args` (each model's ``logs/version_*/
+config.yaml`` is that config, runnable as it is): the library's CLI owns checkpointing, per-batch reseeding and
+determinism, so the pipeline adds no callback and rewires nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import yaml
+
+from competition.config import TransformerConfig
+from competition.errors import PipelineError
+from competition.run_folder import FOLD, ID, LABEL, TEXT
+from imbalance_xfmr.cli import ImbalanceXfmrCLI, make_cli
+
+LOGS = "logs"
+
+
+class FoldModelConfigError(PipelineError):
+    """The transformer section cannot make fold models; the message names the key and what to write instead."""
+
+
+def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in, recursively for nested mappings (neither argument is modified)."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def user_config(section: TransformerConfig) -> dict[str, Any]:
+    """The part of every fold model's config that the user chooses: ``transformer.lightning_config``'s YAML with
+    ``transformer.data`` / ``.model`` / ``.trainer`` merged over it."""
+    if section.lightning_config is None:
+        raise FoldModelConfigError("transformer.lightning_config is not set: point it at an `imbalance-xfmr fit` YAML "
+                                   "(e.g. competition/configs/demo_binary.yaml), or set transformer.enabled=false")
+    path = Path(section.lightning_config)
+    if not path.is_file():
+        raise FoldModelConfigError(f"transformer.lightning_config {str(path)!r} is not a file (working directory "
+                                   f"{Path.cwd()}); give the path of an `imbalance-xfmr fit` YAML")
+    try:
+        base = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise FoldModelConfigError(f"transformer.lightning_config {str(path)!r} is not valid YAML: {err}") from err
+    if not isinstance(base, dict):
+        raise FoldModelConfigError(f"transformer.lightning_config {str(path)!r} must hold a mapping of sections "
+                                   "(data, model, trainer...)")
+    return merge(base, {"data": section.data, "model": section.model, "trainer": section.trainer})
+
+
+def model_seed(seed: int, k: int, j: int, n_folds: int) -> int:
+    """The training seed of fold ``k``'s model with seed index ``j``: ``seed + k`` for the first (so that adding
+    seeds leaves it as it was), then ``seed + k + j * n_folds``, a different seed for every model of the run."""
+    return seed + k + j * n_folds
+
+
+def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed: int,
+             folder: Path, checkpoints: Path) -> dict[str, Any]:
+    """The ``imbalance-xfmr fit`` config of fold ``k``'s model trained with ``seed`` in ``folder``: ``user`` and
+    the keys the pipeline owns. ``checkpoints`` is a fixed folder, where a rerun after a kill finds them; the logs
+    go to ``folder/logs/version_<attempt>``, so each attempt keeps its own metrics.csv."""
+    train_table, test_table = tables
+    return merge(user, {
+        "seed_everything": seed,
+        "data": {"train_path": str(train_table), "test_path": str(test_table), "id_column": ID, "text_column": TEXT,
+                 "label_column": LABEL, "fold_column": FOLD, "val_fold": k, "predict_split": "test",
+                 "checkpoint_path": None},
+        "trainer": {"default_root_dir": str(folder),
+                    "logger": {"class_path": "pytorch_lightning.loggers.CSVLogger",
+                               "init_args": {"save_dir": str(folder), "name": LOGS}}},
+        "checkpoints": {"dirpath": str(checkpoints)},
+    })
+
+
+def predict_args(fit: Mapping[str, Any], checkpoint: Path, split: Literal["validation", "test"],
+                 output: Path) -> dict[str, Any]:
+    """The ``imbalance-xfmr predict`` config that writes ``checkpoint``'s probabilities of ``split`` (the fold's
+    held-out rows, or the test rows) to ``output``: the model's fit config with the tokenizer and labels taken
+    from the checkpoint, no logger, and the run folder (not the writer) deciding what may be replaced."""
+    return merge(fit, {
+        "data": {"predict_split": split, "checkpoint_path": str(checkpoint)},
+        "trainer": {"logger": False},
+        "prediction_writer": {"output_path": str(output), "overwrite": True},
+    })
+
+
+def build(args: Mapping[str, Any]) -> ImbalanceXfmrCLI:
+    """DataModule, model and Trainer of ``imbalance-xfmr`` for the config ``args``, without running anything."""
+    with warnings.catch_warnings():
+        # LightningCLI warns that sys.argv (here `python -m competition ...`) is ignored in favour of `args`: intended.
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        # A resumed fold model rewrites its config.yaml.
+        return make_cli(dict(args), run=False, save_config_kwargs={"overwrite": True})
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads (None: leave the setting alone), then restore it."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

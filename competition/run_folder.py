@@ -1,0 +1,567 @@
+"""The run folder: its layout, its lock and manifest, and the typed read and write of every artifact in it.
+
+``--output DIR`` is the run folder. This module is the only one that names a file in it or parses one of its
+CSVs; every other module asks :class:`RunFolder` for an artifact by what it is (the folds, a model's out-of-fold
+probabilities, the decision rules...). Layout, in the order the steps write it::
+
+    manifest.json, run.log          the run: config, versions, data hashes, history; the log of every step
+    folds.csv                       folds:    id, fold
+    baseline_oof.csv                baseline: id, fold, label, proba_<class>...  (out of fold)
+    baseline_test_per_fold.csv                id, fold, proba_<class>...  (each fold model on test, fold 0 first)
+    baseline_test.csv                         id, proba_<class>...  (the fold ensemble)
+    folds/train.csv, folds/test.csv train:    the tables the fold models read (id, text, label, fold / id, text)
+    folds/fold_<k>[_seed_<j>]/                one fold model: checkpoints/, logs/, done.json (train),
+                                              predictions_oof.csv and predictions_test.csv (predict)
+    oof.csv, test_per_fold.csv, test.csv      predict: the Transformer's, laid out like the baseline's
+    decision.json, blend.json                 decide: {model: rule}; the blend's weight and its grid
+    blend_oof.csv, blend_test_per_fold.csv, blend_test.csv
+    submission.csv                  submit
+    report/                         report: report.md, report.html, report.json, PNGs
+
+Every file is written atomically (:mod:`imbalance_xfmr.data.io`). Every reader checks that what it reads fits the
+competition and raises :class:`RunFolderError` naming the step to re-run.
+
+Reopening: :meth:`RunFolder.open` takes an exclusive lock (a second run into the same folder is refused, naming
+the holder), then reopens a folder only when every artifact group already produced (folds, baseline, Transformer)
+was produced under the config and data the current run would use for it (its *pin*); a step pins its group just
+before it writes the group's first file, so a folder pins only what it actually holds. ``--overwrite`` deletes the
+files of this layout, never anything else, and only in a folder whose manifest is one of ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import filelock
+import numpy as np
+import pandas as pd
+
+from competition.data import Competition, compare_ids
+from competition.errors import PipelineError
+from competition.rules import DecisionRule
+from imbalance_xfmr.data.io import write_bytes, write_csv, write_json, write_text
+
+Model = Literal["transformer", "baseline", "blend"]
+MODELS: tuple[Model, ...] = ("transformer", "baseline", "blend")
+# model -> the step that writes its probability files
+WRITTEN_BY: dict[str, str] = {"transformer": "predict", "baseline": "baseline", "blend": "decide"}
+_PREFIX = {"transformer": "", "baseline": "baseline_", "blend": "blend_"}
+
+MANIFEST = "manifest.json"
+LOG = "run.log"
+LOCK = ".lock"
+FORMAT = "imbalance-xfmr run folder"
+FOLDS = "folds.csv"
+FOLD_MODELS = "folds"
+FOLD_TRAIN_TABLE, FOLD_TEST_TABLE = "train.csv", "test.csv"
+CHECKPOINTS = "checkpoints"
+DONE = "done.json"
+FOLD_PREDICTIONS = {"validation": "predictions_oof.csv", "test": "predictions_test.csv"}
+DECISIONS = "decision.json"
+BLEND = "blend.json"
+SUBMISSION = "submission.csv"
+REPORT = "report"
+# Column names of the fold tables (the pipeline's own files, whatever the competition calls its columns).
+ID, TEXT, LABEL, FOLD = "id", "text", "label", "fold"
+# Distribution names whose versions the manifest records (python is added from the interpreter).
+PACKAGES = ("torch", "pytorch-lightning", "scikit-learn", "imbalanced-learn", "numpy", "pandas", "tokenizers",
+            "jsonargparse", "imbalance-xfmr")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def probability_files(model: str) -> dict[str, str]:
+    """``{"oof": ..., "test_per_fold": ..., "test": ...}``: the file names of ``model``'s probabilities."""
+    prefix = _PREFIX[model]
+    return {"oof": f"{prefix}oof.csv", "test_per_fold": f"{prefix}test_per_fold.csv", "test": f"{prefix}test.csv"}
+
+
+# Every top-level name this layout writes: what --overwrite may delete (the lock stays: it is held meanwhile).
+LAYOUT = (MANIFEST, LOG, FOLDS, FOLD_MODELS, DECISIONS, BLEND, SUBMISSION, REPORT,
+          *(name for model in MODELS for name in probability_files(model).values()))
+
+
+class RunFolderError(PipelineError):
+    """The run folder cannot be used as asked, or an artifact in it is missing or does not fit the competition;
+    the message says which flag, folder or step to use instead."""
+
+
+def _missing(path: Path, step: str) -> RunFolderError:
+    return RunFolderError(f"{path} is missing; run the {step} step (or `run`), which writes it")
+
+
+def _unfit(path: Path, problem: str, step: str) -> RunFolderError:
+    return RunFolderError(f"{path} does not fit this competition ({problem}); re-run the {step} step")
+
+
+@dataclass
+class FoldResult:
+    """One fold model's training record: its ``done.json`` (written by the train step once the fit is over)."""
+
+    fold: int
+    seed: int
+    status: str  # "trained", "resumed" (from a checkpoint of an earlier attempt) or "skipped" (done before)
+    train_rows: int
+    valid_rows: int
+    epochs: int
+    seconds: float
+    checkpoint: str  # the checkpoint that predicts, relative to the fold model's folder
+
+
+def sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages a run depends on (None when one is not installed), and python's."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_state(root: str | Path = PROJECT_ROOT) -> dict[str, Any] | None:
+    """``{"commit": sha, "dirty": bool}`` for the git checkout holding ``root``, or None outside git."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True,
+                              timeout=30).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one dict with dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``); an empty mapping is
+    kept as a value."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON stores it (tuples become lists, paths strings), so saved and new values compare equal."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def _is_ours(manifest: Any) -> bool:
+    return isinstance(manifest, dict) and (manifest.get("format") == FORMAT
+                                           or {"config", "data", "history"} <= set(manifest))
+
+
+class RunFolder:
+    """An open, locked run folder. Use :meth:`open`, then ``with run:`` around the work: the manifest records the
+    outcome of this invocation and the lock is released."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any], pins: Mapping[str, Any], lock: filelock.BaseFileLock):
+        self.path = path
+        self.manifest = manifest
+        self._pins = pins
+        self._lock = lock
+
+    # ------------------------------------------------------------------------------------ opening and the manifest
+
+    @classmethod
+    def open(cls, path: str | Path, config: Mapping[str, Any], data: Mapping[str, Mapping[str, str]],
+             pins: Mapping[str, Any], *, command: str, overwrite: bool = False) -> "RunFolder":
+        """Lock and open the run folder ``path`` (created if needed) for ``command``.
+
+        ``config`` is the resolved config (JSON-able) and ``data`` the input files (name -> ``{"path", "sha256"}``),
+        both recorded in the manifest; ``pins`` maps each artifact group the run may produce
+        (``"folds"``, ``"baseline"``, ``"transformer"``) to the config and data it depends on. A group the folder
+        already holds must have the same pin, else :class:`RunFolderError` lists the differences, unless
+        ``overwrite``, which deletes this layout's files (and nothing else) first.
+        """
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise RunFolderError(f"--output {str(path)!r} is a file, not a folder; choose another --output")
+        manifest_path = path / MANIFEST
+        if path.is_dir() and not manifest_path.exists() and any(p.name != LOCK for p in path.iterdir()):
+            raise RunFolderError(f"--output {path} is not empty and holds no {MANIFEST}, so it is not a run folder; "
+                                 "choose a new or empty folder for --output")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            lock = filelock.FileLock(str(path / LOCK), timeout=0)
+            lock.acquire()
+        except filelock.Timeout:
+            raise RunFolderError(f"{path} is in use by another run ({cls._holder(manifest_path)}); wait for it to "
+                                 "finish, or choose another --output") from None
+        except OSError as err:
+            raise RunFolderError(f"cannot write to --output {str(path)!r} ({err.strerror or err}); choose a folder "
+                                 "you can write to") from err
+        try:
+            return cls._open_locked(path, config, data, pins, command, overwrite, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @staticmethod
+    def _holder(manifest_path: Path) -> str:
+        try:
+            entry = json.loads(manifest_path.read_text(encoding="utf-8"))["history"][-1]
+            return (f"`{entry['command']}` started {entry['started_at']} by process {entry.get('pid')} on "
+                    f"{entry.get('host')}")
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            return "its manifest does not say which"
+
+    @classmethod
+    def _open_locked(cls, path: Path, config: Mapping[str, Any], data: Mapping[str, Mapping[str, str]],
+                     pins: Mapping[str, Any], command: str, overwrite: bool,
+                     lock: filelock.BaseFileLock) -> "RunFolder":
+        pins, data = _plain(dict(pins)), _plain(dict(data))
+        manifest_path = path / MANIFEST
+        entry = {"command": command, "started_at": _now(), "finished_at": None, "status": "running",
+                 "pid": os.getpid(), "host": socket.gethostname()}
+        saved = None
+        if manifest_path.is_file():
+            try:
+                saved = json.loads(manifest_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as err:
+                raise RunFolderError(f"{manifest_path} is unreadable ({err}); choose another --output, or delete "
+                                     "that folder yourself") from err
+            if not _is_ours(saved):
+                raise RunFolderError(f"{manifest_path} is not the manifest of an imbalance-xfmr run, so {path} is "
+                                     "not a run folder (--overwrite deletes only run folders); choose another --output")
+            differences = cls._differences(saved.get("pins") or {}, pins)
+            if differences and not overwrite:
+                raise RunFolderError(
+                    f"{path} holds outputs made with a different config or data:\n- " + "\n- ".join(differences)
+                    + "\nChoose another --output, or pass --overwrite to delete that run's files and start again.")
+            if differences:
+                cls._delete_layout(path)
+                saved = None
+        try:
+            if saved is None:
+                manifest = {"format": FORMAT, "created_at": _now(), "pins": {}, "history": []}
+            else:
+                manifest = {**saved, "format": FORMAT, "pins": saved.get("pins") or {}}
+            manifest.update({"config": _plain(dict(config)), "data": data, "packages": package_versions(),
+                             "git": git_state(), "platform": platform.platform()})
+            manifest.setdefault("history", []).append(entry)
+            run = cls(path, manifest, pins, lock)
+            run.save_manifest()
+        except OSError as err:
+            raise RunFolderError(f"cannot write to --output {str(path)!r} ({err.strerror or err}); choose a folder "
+                                 "you can write to") from err
+        return run
+
+    @staticmethod
+    def _differences(saved_pins: Mapping[str, Any], pins: Mapping[str, Any]) -> list[str]:
+        """What differs, per key, between the pins of the groups already produced and this run's."""
+        differences = []
+        for group in sorted(saved_pins.keys() & pins.keys()):
+            before, after = flatten(saved_pins[group]), flatten(pins[group])
+            differences += [f"{group}: {key}: {before.get(key)!r} -> {after.get(key)!r}"
+                            for key in sorted(before.keys() | after.keys()) if before.get(key) != after.get(key)]
+        return differences
+
+    @staticmethod
+    def _delete_layout(path: Path) -> None:
+        for name in LAYOUT:
+            target = path / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+
+    def pin(self, group: str) -> None:
+        """Record that the folder now holds ``group``'s artifacts, made under this run's pin for it; called by a
+        step just before it writes the group's first file."""
+        if self.manifest["pins"].get(group) != self._pins[group]:
+            self.manifest["pins"][group] = self._pins[group]
+            self.save_manifest()
+
+    def save_manifest(self) -> None:
+        write_json(self.path / MANIFEST, self.manifest)
+
+    def log(self, message: str) -> None:
+        """Print ``message`` to stderr and append it, timestamped, to the folder's ``run.log``."""
+        print(message, file=sys.stderr, flush=True)
+        with open(self.path / LOG, "a", encoding="utf-8") as handle:
+            handle.write(f"{_now()} {message}\n")
+
+    def __enter__(self) -> "RunFolder":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            entry = self.manifest["history"][-1]
+            entry["finished_at"] = _now()
+            entry["status"] = "ok" if exc_type is None else f"failed: {exc_type.__name__}: {exc}"
+            self.save_manifest()
+        finally:
+            self._lock.release()
+
+    # ------------------------------------------------------------------------------------------------ the folds
+
+    def has_folds(self) -> bool:
+        return (self.path / FOLDS).is_file()
+
+    def write_folds(self, competition: Competition, fold: np.ndarray) -> None:
+        """``folds.csv``: one row per train row, in train order: id, fold (``fold``: (n_train,) int)."""
+        write_csv(self.path / FOLDS, pd.DataFrame({ID: competition.train_ids, FOLD: np.asarray(fold, np.int64)}))
+
+    def read_folds(self, competition: Competition, n_splits: int) -> np.ndarray:
+        """``folds.csv``'s fold of each train row, shape (n_train,) int64, checked to split exactly the
+        competition's train rows into folds ``0 .. n_splits - 1``."""
+        path = self.path / FOLDS
+        if not path.is_file():
+            raise _missing(path, "folds")
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if list(frame.columns) != [ID, FOLD]:
+            raise _unfit(path, f"columns {list(frame.columns)}, expected {[ID, FOLD]}", "folds")
+        problems = compare_ids(frame[ID], competition.train[competition.id_column], FOLDS, "train.csv")
+        if problems:
+            raise RunFolderError(f"{path} was made for other data: {problems[0]}. Use another --output")
+        fold = pd.to_numeric(frame[FOLD], errors="coerce")
+        if fold.isna().any() or set(fold.unique()) != set(range(n_splits)):
+            raise RunFolderError(f"{path} has fold numbers {sorted(frame[FOLD].unique())[:10]}, but "
+                                 f"folds.n_splits={n_splits} needs exactly 0..{n_splits - 1}; use another --output")
+        return fold.to_numpy(dtype=np.int64)
+
+    # ------------------------------------------------------------------------------------------ the fold models
+
+    def write_fold_tables(self, competition: Competition, fold: np.ndarray) -> tuple[Path, Path]:
+        """The tables the fold models' DataModules read (the competition's ids, texts and labels as they are, and
+        each train row's fold); return (train table, test table). The bytes depend only on the competition and the
+        folds, so rewriting them on a rerun leaves them equal."""
+        folder = self.path / FOLD_MODELS
+        train = pd.DataFrame({ID: competition.train_ids, TEXT: competition.train_texts,
+                              LABEL: competition.train_labels, FOLD: fold})
+        test = pd.DataFrame({ID: competition.test_ids, TEXT: competition.test_texts})
+        paths = folder / FOLD_TRAIN_TABLE, folder / FOLD_TEST_TABLE
+        write_csv(paths[0], train)
+        write_csv(paths[1], test)
+        return paths
+
+    def fold_model_dir(self, k: int, j: int = 0) -> Path:
+        """The folder of fold ``k``'s model with seed index ``j`` (``transformer.n_seeds``): checkpoints, logs,
+        done marker, predictions. The first seed's is plain ``fold_k``."""
+        return self.path / FOLD_MODELS / (f"fold_{k}" if j == 0 else f"fold_{k}_seed_{j}")
+
+    def checkpoint_dir(self, k: int, j: int = 0) -> Path:
+        return self.fold_model_dir(k, j) / CHECKPOINTS
+
+    def read_done(self, k: int, j: int = 0) -> FoldResult | None:
+        """The fold model's ``done.json`` (None while it is not trained)."""
+        path = self.fold_model_dir(k, j) / DONE
+        if not path.is_file():
+            return None
+        try:
+            return FoldResult(**json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as err:
+            raise RunFolderError(f"{path} is unreadable ({err}); delete it and re-run the train step") from err
+
+    def write_done(self, k: int, j: int, result: FoldResult) -> None:
+        write_json(self.fold_model_dir(k, j) / DONE, asdict(result))
+
+    def fold_prediction_file(self, k: int, j: int, split: Literal["validation", "test"]) -> Path:
+        """Where the fold model writes its probabilities of ``split`` (its held-out rows, or the test rows)."""
+        return self.fold_model_dir(k, j) / FOLD_PREDICTIONS[split]
+
+    def discard_fold_predictions(self, k: int, j: int) -> None:
+        """Remove a fold model's predictions (it is being trained again, so they would be stale)."""
+        for split in FOLD_PREDICTIONS:
+            self.fold_prediction_file(k, j, split).unlink(missing_ok=True)
+
+    def read_fold_predictions(self, k: int, j: int, split: Literal["validation", "test"],
+                              competition: Competition, ids: np.ndarray) -> np.ndarray:
+        """A fold model's probabilities (n, C) float64, rows in the order of ``ids`` (the ids it must cover:
+        its fold's train ids, or the test ids), columns in ``competition.classes`` order."""
+        path = self.fold_prediction_file(k, j, split)
+        if not path.is_file():
+            raise _missing(path, "predict")
+        frame = pd.read_csv(path, dtype={ID: str}, keep_default_na=False)
+        classes = [str(c) for c in competition.classes]
+        if list(frame.columns) != [ID, *classes]:
+            raise _unfit(path, f"columns {list(frame.columns)}, expected {[ID, *classes]}", "predict")
+        frame = frame.set_index(ID)
+        if len(frame) != len(ids) or not frame.index.isin(ids).all():
+            raise _unfit(path, f"it does not hold exactly the {len(ids)} rows it must predict", "predict")
+        return frame.loc[ids].to_numpy(dtype=np.float64)
+
+    # ------------------------------------------------------------------------------------- model probabilities
+
+    def has_probabilities(self, model: str) -> bool:
+        """Whether ``model``'s three probability files are all there."""
+        return all((self.path / name).is_file() for name in probability_files(model).values())
+
+    def write_probabilities(self, model: str, competition: Competition, fold: np.ndarray, oof: np.ndarray,
+                            test_per_fold: np.ndarray, test: np.ndarray) -> None:
+        """``model``'s out-of-fold (n_train, C), per-fold test (K, n_test, C) and ensembled test (n_test, C)
+        probabilities, columns in ``competition.classes`` order."""
+        files = probability_files(model)
+        classes, n_folds = competition.classes, len(test_per_fold)
+        write_csv(self.path / files["oof"], _probability_frame(
+            {ID: competition.train_ids, FOLD: fold, LABEL: competition.train_labels}, oof, classes))
+        write_csv(self.path / files["test_per_fold"], _probability_frame(
+            {ID: np.tile(competition.test_ids, n_folds), FOLD: np.repeat(np.arange(n_folds), len(competition.test))},
+            test_per_fold.reshape(-1, len(classes)), classes))
+        write_csv(self.path / files["test"], _probability_frame({ID: competition.test_ids}, test, classes))
+
+    def read_oof(self, model: str, competition: Competition) -> tuple[np.ndarray, np.ndarray]:
+        """``model``'s out-of-fold probabilities (n_train, C) float64 and their fold column (n_train,) int64."""
+        path = self.path / probability_files(model)["oof"]
+        frame = self._read_probability_frame(path, competition, model, [ID, FOLD, LABEL])
+        problems = compare_ids(frame[ID], competition.train[competition.id_column], path.name, "train.csv")
+        if problems:
+            raise _unfit(path, problems[0], WRITTEN_BY[model])
+        if (frame[LABEL].to_numpy(dtype=object) != competition.train_labels).any():
+            raise _unfit(path, "its labels differ from train.csv's", WRITTEN_BY[model])
+        fold = pd.to_numeric(frame[FOLD], errors="coerce")
+        if fold.isna().any():
+            raise _unfit(path, "a fold that is not a number", WRITTEN_BY[model])
+        return self._values(frame, competition, path, model), fold.to_numpy(dtype=np.int64)
+
+    def read_test(self, model: str, competition: Competition) -> np.ndarray:
+        """``model``'s ensembled test probabilities (n_test, C) float64, in test.csv's order."""
+        path = self.path / probability_files(model)["test"]
+        frame = self._read_probability_frame(path, competition, model, [ID])
+        problems = compare_ids(frame[ID], competition.test[competition.id_column], path.name, "test.csv")
+        if problems:
+            raise _unfit(path, problems[0], WRITTEN_BY[model])
+        return self._values(frame, competition, path, model)
+
+    def read_test_per_fold(self, model: str, competition: Competition) -> np.ndarray:
+        """Each fold model's test probabilities (K, n_test, C) float64: fold 0 first, test.csv's order within."""
+        path = self.path / probability_files(model)["test_per_fold"]
+        frame = self._read_probability_frame(path, competition, model, [ID, FOLD])
+        test_ids = competition.test_ids
+        n_folds = len(frame) // max(len(test_ids), 1)
+        fold_ok = np.array_equal(frame[FOLD].to_numpy(), np.repeat(np.arange(n_folds), len(test_ids)).astype(str))
+        ids_ok = np.array_equal(frame[ID].to_numpy(dtype=object), np.tile(test_ids, n_folds))
+        if n_folds == 0 or not (fold_ok and ids_ok):
+            raise _unfit(path, "it does not hold test.csv's ids once per fold, fold 0 first, in test.csv's order",
+                         WRITTEN_BY[model])
+        return self._values(frame, competition, path, model).reshape(n_folds, len(test_ids), -1)
+
+    @staticmethod
+    def _read_probability_frame(path: Path, competition: Competition, model: str,
+                                leading: Sequence[str]) -> pd.DataFrame:
+        if not path.is_file():
+            raise _missing(path, WRITTEN_BY[model])
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        expected = [*leading, *_probability_columns(competition.classes)]
+        if list(frame.columns) != expected:
+            raise _unfit(path, f"columns {list(frame.columns)}, expected {expected}", WRITTEN_BY[model])
+        return frame
+
+    @staticmethod
+    def _values(frame: pd.DataFrame, competition: Competition, path: Path, model: str) -> np.ndarray:
+        values = frame[_probability_columns(competition.classes)].apply(pd.to_numeric, errors="coerce")
+        values = values.to_numpy(dtype=np.float64)
+        if not (np.isfinite(values).all() and (values >= 0).all() and (values <= 1).all()):
+            raise _unfit(path, "probabilities outside [0, 1] or NaN", WRITTEN_BY[model])
+        return values
+
+    # ------------------------------------------------------------------------------------ decisions and blend
+
+    def write_decisions(self, rules: Mapping[str, DecisionRule]) -> None:
+        """``decision.json``: ``{model: rule}`` (see :class:`competition.rules.DecisionRule`)."""
+        write_json(self.path / DECISIONS, {model: rule.to_json() for model, rule in rules.items()})
+
+    def has_decisions(self) -> bool:
+        return (self.path / DECISIONS).is_file()
+
+    def read_decisions(self, competition: Competition) -> dict[str, DecisionRule]:
+        """``decision.json``'s rules, each checked against the competition's classes."""
+        path = self.path / DECISIONS
+        if not path.is_file():
+            raise _missing(path, "decide")
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(saved, dict) or not set(saved) <= set(MODELS):
+                raise ValueError(f"expected an object with keys among {list(MODELS)}")
+            return {model: DecisionRule.from_json(rule, competition.classes) for model, rule in saved.items()}
+        except ValueError as err:
+            raise _unfit(path, str(err), "decide") from err
+
+    def write_blend(self, blend: Mapping[str, Any]) -> None:
+        """``blend.json``: the Transformer's weight, the metric and the score at every grid weight."""
+        write_json(self.path / BLEND, dict(blend))
+
+    def read_blend_weight(self) -> float:
+        path = self.path / BLEND
+        if not path.is_file():
+            raise _missing(path, "decide")
+        try:
+            weight = float(json.loads(path.read_text(encoding="utf-8"))["weight"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise _unfit(path, f"no numeric weight ({err})", "decide") from err
+        if not 0 <= weight <= 1:
+            raise _unfit(path, f"weight {weight} outside [0, 1]", "decide")
+        return weight
+
+    # ------------------------------------------------------------------------------------ submission and report
+
+    def write_submission(self, submission: pd.DataFrame) -> Path:
+        """Write ``submission.csv`` (validated by the caller against sample_submission.csv); return its path."""
+        path = self.path / SUBMISSION
+        write_csv(path, submission)
+        return path
+
+    def write_report(self, markdown: str, html: str, numbers: Mapping[str, Any], images: Mapping[str, bytes]) -> Path:
+        """``report/``: report.md (with the PNGs ``images`` beside it), report.html, report.json; PNGs of an
+        earlier report that this one no longer draws are removed. Returns the folder."""
+        folder = self.path / REPORT
+        folder.mkdir(exist_ok=True)
+        for stale in folder.glob("*.png"):
+            if stale.name not in images:
+                stale.unlink()
+        for name, png in images.items():
+            write_bytes(folder / name, png)
+        write_text(folder / "report.md", markdown)
+        write_text(folder / "report.html", html)
+        write_json(folder / "report.json", numbers)
+        return folder
+
+
+def _probability_columns(classes: Sequence[Any]) -> list[str]:
+    return [f"proba_{name}" for name in classes]
+
+
+def _probability_frame(leading: Mapping[str, Any], proba: np.ndarray, classes: Sequence[Any]) -> pd.DataFrame:
+    frame = pd.DataFrame(dict(leading))
+    for j, column in enumerate(_probability_columns(classes)):
+        frame[column] = proba[:, j]
+    return frame
+
+
+def read_report_numbers(path: str | Path) -> Any:
+    """The ``report.json`` of the run folder ``path`` (None when it has none; ValueError when it is not JSON). It
+    needs no lock: ``compare`` reads finished runs."""
+    report = Path(path) / REPORT / "report.json"
+    return json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
+
+
+def is_run_folder(path: str | Path) -> bool:
+    """Whether ``path`` holds a run folder's manifest (``compare`` refuses to write into one)."""
+    return (Path(path) / MANIFEST).exists()

@@ -1,0 +1,172 @@
+"""Every check of the config, made once, before any step writes anything.
+
+:func:`check_config` needs the config alone (ranges, choices, the submitted model against the enabled ones, the
+fold models' Lightning config resolved and parsed by the ``imbalance-xfmr`` parser, so a bad ``transformer.data``
+value is found before the folds are made, not inside the first fold); :func:`plan` then checks what needs the
+validated competition (the number of classes against the metric, ``n_splits`` against the smallest class, the
+positive class) and returns the :class:`Plan` the steps follow. Each problem names the key and what to write
+instead; all problems are reported together as one :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from competition.config import PipelineConfig
+from competition.data import Competition, is_missing
+from competition.errors import PipelineError
+from competition.fold_models import FoldModelConfigError, fit_args, user_config
+from competition.rules import threshold_metrics
+from competition.run_folder import sha256
+from imbalance_xfmr.cli import ConfigError as LightningConfigError
+from imbalance_xfmr.cli import check_config as check_lightning_config
+
+MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit unsigned
+
+
+class ConfigError(PipelineError):
+    """The config cannot run; the message lists each key that is wrong and what to write instead."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the validated config resolves to, for the steps to follow."""
+
+    fold_seed: int  # folds.seed, or the top-level seed
+    positive_class: str | None  # binary tasks: the threshold's class; None for multiclass tasks
+    lightning: dict[str, Any] | None  # the fold models' user config (YAML + overrides); None without Transformer
+    data_files: dict[str, dict[str, str]]  # name -> {"path", "sha256"} of the competition's files
+    pins: dict[str, dict[str, Any]]  # artifact group -> what its outputs depend on (see competition.run_folder)
+
+
+def _problems_without_data(config: PipelineConfig) -> list[str]:
+    problems = []
+
+    def at_least(key: str, value: Any, low: float, what: str = "an integer") -> None:
+        if value is not None and value < low:
+            problems.append(f"{key} must be {what} >= {low}, got {value}")
+
+    at_least("seed", config.seed, 0)
+    if config.seed > MAX_SEED:
+        problems.append(f"seed must be at most {MAX_SEED}, got {config.seed}")
+    at_least("folds.n_splits", config.folds.n_splits, 2)
+    at_least("folds.seed", config.folds.seed, 0)
+    at_least("transformer.n_seeds", config.transformer.n_seeds, 1)
+    at_least("transformer.num_threads", config.transformer.num_threads, 1, "null (torch's default) or an integer")
+    at_least("baseline.min_df", config.baseline.min_df, 1)
+    at_least("baseline.max_iter", config.baseline.max_iter, 1)
+    if not config.baseline.C > 0:
+        problems.append(f"baseline.C must be a number > 0, got {config.baseline.C}")
+    for key in ("word_ngram_range", "char_ngram_range"):
+        low, high = getattr(config.baseline, key)
+        if not 1 <= low <= high:
+            problems.append(f"baseline.{key} must be [low, high] with 1 <= low <= high, got [{low}, {high}]")
+    try:
+        codecs.lookup(config.data.encoding)
+    except LookupError:
+        problems.append(f"data.encoding {config.data.encoding!r} is not a text encoding Python knows; write e.g. "
+                        "utf-8, latin-1 or cp1252")
+    enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]
+    needs = {"transformer": ["transformer"], "baseline": ["baseline"],
+             "blend": ["transformer", "baseline"]}[config.submission.source]
+    disabled = [name for name in needs if name not in enabled]
+    if not enabled:
+        problems.append("transformer.enabled and baseline.enabled are both false: enable at least one model")
+    elif disabled:
+        problems.append(f"submission.source is {config.submission.source!r}, but {' and '.join(disabled)} "
+                        f"{'is' if len(disabled) == 1 else 'are'} disabled ({disabled[0]}.enabled=false); enable "
+                        f"it or set submission.source to {enabled[0]!r}")
+    return problems
+
+
+def _fold_model_config(config: PipelineConfig) -> dict[str, Any]:
+    """The fold models' user config, parsed by the ``imbalance-xfmr`` parser as fold 0's model would be."""
+    section = config.transformer
+    user = user_config(section)
+    placeholder = Path(config.output) / "folds"
+    args = fit_args(user, tables=(placeholder / "train.csv", placeholder / "test.csv"), k=0, seed=config.seed,
+                    folder=placeholder / "fold_0", checkpoints=placeholder / "fold_0" / "checkpoints")
+    try:
+        check_lightning_config(args)
+    except LightningConfigError as err:
+        raise FoldModelConfigError(
+            f"the fold models' config ({section.lightning_config} with transformer.data/.model/.trainer merged over "
+            f"it) is not valid for `imbalance-xfmr fit`: {err}. Fix that key in the YAML or with "
+            "--transformer.<section> '{key: value}'") from None
+    if section.checkpoint == "best" and (user.get("checkpoints") or {}).get("monitor", "") is None:
+        raise FoldModelConfigError("transformer.checkpoint is 'best', but the fold models' checkpoints.monitor is "
+                                   "null, so no best checkpoint is kept; set transformer.checkpoint=last or a monitor")
+    return user
+
+
+def check_config(config: PipelineConfig) -> dict[str, Any] | None:
+    """Raise :class:`ConfigError` (or the fold models' :class:`FoldModelConfigError`) for a config that cannot run,
+    before the data is read; return the fold models' user config (None when the Transformer is disabled)."""
+    problems = _problems_without_data(config)
+    if problems:
+        raise ConfigError("the config cannot run:\n- " + "\n- ".join(problems))
+    return _fold_model_config(config) if config.transformer.enabled else None
+
+
+def _problems_with_data(config: PipelineConfig, competition: Competition) -> list[str]:
+    problems = []
+    classes = competition.classes
+    metrics = threshold_metrics(len(classes))
+    if config.threshold.metric not in metrics:
+        task = "binary" if len(classes) == 2 else f"{len(classes)}-class"
+        problems.append(f"threshold.metric {config.threshold.metric!r} cannot be tuned for this {task} task; "
+                        f"choose one of {list(metrics)}")
+    positive = config.threshold.positive_class
+    if positive is not None and positive not in classes.tolist():
+        problems.append(f"threshold.positive_class {positive!r} is not a class of train.csv {classes.tolist()}")
+    elif positive is not None and len(classes) > 2:
+        problems.append(f"threshold.positive_class is for binary tasks; this one has {len(classes)} classes: "
+                        "set it to null")
+    n_splits, group_column = config.folds.n_splits, config.folds.group_column
+    counts = competition.class_counts
+    if counts.min() < n_splits:
+        rare = ", ".join(f"{c!r} ({n})" for c, n in zip(classes, counts) if n < n_splits)
+        problems.append(f"folds.n_splits={n_splits}, but train.csv has fewer rows than that for class(es) {rare}: "
+                        f"every fold must hold every class; set folds.n_splits to at most {counts.min()}")
+    if group_column is not None:
+        train = competition.train
+        if group_column not in train.columns:
+            problems.append(f"folds.group_column {group_column!r} is not a column of train.csv; its columns are "
+                            f"{list(train.columns)}")
+        elif is_missing(train[group_column]).any():
+            problems.append(f"train.csv has empty or NaN values in the group column {group_column!r}")
+        elif (n_groups := train[group_column].nunique()) < n_splits:
+            problems.append(f"train.csv has {n_groups} distinct {group_column!r} groups, fewer than "
+                            f"folds.n_splits={n_splits}; set folds.n_splits to at most {n_groups}")
+    return problems
+
+
+def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, Any] | None) -> Plan:
+    """Check what needs the validated ``competition`` (:class:`ConfigError` listing every problem) and resolve
+    the run: the fold seed, the positive class, the data hashes and the pin of each artifact group."""
+    problems = _problems_with_data(config, competition)
+    if problems:
+        raise ConfigError("the config does not fit this competition:\n- " + "\n- ".join(problems))
+    fold_seed = config.seed if config.folds.seed is None else config.folds.seed
+    positive = None
+    if len(competition.classes) == 2:
+        positive = config.threshold.positive_class or competition.minority_class
+    data_files = {name: {"path": str(Path(path).resolve()), "sha256": sha256(path)}
+                  for name, path in sorted(competition.files.items())}
+    data = {"files": {name: entry["sha256"] for name, entry in data_files.items()},
+            **{key: value for key, value in dataclasses.asdict(config.data).items() if key != "dir"}}
+    folds = {"data": data, "folds": {"n_splits": config.folds.n_splits, "seed": fold_seed,
+                                     "group_column": config.folds.group_column}}
+
+    def section(name: str) -> dict[str, Any]:
+        return {key: value for key, value in dataclasses.asdict(getattr(config, name)).items() if key != "enabled"}
+
+    pins = {"folds": folds, "baseline": {**folds, "baseline": section("baseline")},
+            "transformer": {**folds, "seed": config.seed, "transformer": section("transformer"),
+                            "lightning": lightning}}
+    return Plan(fold_seed, positive, lightning, data_files, pins)
+

@@ -1,0 +1,210 @@
+"""What makes a training run reproducible and resumable, as Trainer-level pieces that ``imbalance-xfmr fit`` adds.
+
+The model (:class:`~imbalance_xfmr.model.classifier.TextClassifier`) holds the math; how the loop runs, where its
+checkpoints go and how a killed run continues is the Trainer's configuration, built here and wired in by
+:mod:`imbalance_xfmr.cli` (the ``checkpoints`` and ``reseed_every_batch`` keys of a config). Any caller that builds
+its Trainer through the CLI (e.g. one model per cross-validation fold) gets exactly the same:
+
+- :class:`CheckpointSettings` and :func:`checkpoint_callbacks`: the best epoch by a monitored validation metric as
+  ``best-<epoch>-<step>.ckpt`` and ``last.ckpt`` rewritten every epoch, in one folder.
+- :class:`AtomicCheckpointIO`: checkpoints written through :func:`imbalance_xfmr.data.io.atomic_open` (temporary
+  file, fsync, rename), so a kill or a full disk mid-write leaves the old checkpoint or the new one, never a part.
+- :class:`BatchSeed`: torch reseeded from (seed, epoch, batch index) before every training batch, so a run resumed
+  from an epoch-end checkpoint trains bit for bit like one that never stopped.
+- :func:`readable_checkpoint`: the checkpoint to resume from, checked to load, with a fallback and a one-line
+  warning instead of a ``PytorchStreamReader`` traceback when ``last.ckpt`` is empty or truncated.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import fsspec
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from fsspec.implementations.local import LocalFileSystem
+from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.utilities import rank_zero_warn
+
+from imbalance_xfmr.data.io import atomic_open
+
+LAST_CHECKPOINT = f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}{ModelCheckpoint.FILE_EXTENSION}"
+"""``last.ckpt``: the file a resumed fit starts from."""
+
+BEST_CHECKPOINT_FILENAME = "best-{epoch}-{step}"
+"""File name pattern of the best epoch's checkpoint (``best-3-120.ckpt``)."""
+
+
+@dataclass
+class CheckpointSettings:
+    """The checkpoints ``fit`` writes (the ``checkpoints`` section of an ``imbalance-xfmr`` config).
+
+    Args:
+        dirpath: folder of the checkpoints. null: Lightning's default, ``<log_dir>/checkpoints`` (a new folder for
+            every run of a versioned logger); a fixed folder lets a rerun with ``--ckpt_path last`` find the
+            checkpoints of an earlier, interrupted attempt.
+        monitor: validation metric that picks the best epoch, saved as ``best-<epoch>-<step>.ckpt`` (e.g.
+            ``val/f1_macro``, ``val/balanced_accuracy``, ``val/pr_auc``, ``val/loss``). null: only ``last.ckpt``.
+        mode: ``max`` or ``min`` for the monitor. null: ``min`` for a loss, ``max`` otherwise.
+    """
+
+    dirpath: str | None = None
+    monitor: str | None = "val/f1_macro"
+    mode: Literal["max", "min"] | None = None
+
+    @property
+    def resolved_mode(self) -> Literal["max", "min"]:
+        """``mode``, or its default for ``monitor`` (``min`` for a loss, ``max`` otherwise)."""
+        if self.mode is not None:
+            return self.mode
+        return "min" if self.monitor is not None and self.monitor.endswith("loss") else "max"
+
+
+def checkpoint_callbacks(settings: CheckpointSettings) -> list[ModelCheckpoint]:
+    """The Trainer's checkpoint callbacks for ``settings``: the best epoch by ``settings.monitor`` (when set;
+    first, so that it is ``trainer.checkpoint_callback``, which ``ckpt_path="best"`` reads) and ``last.ckpt``.
+
+    ``last.ckpt`` is a ``ModelCheckpoint`` of its own (no monitor, one file, no version counter), not
+    ``ModelCheckpoint(save_last=True)``: in Lightning 2.6 that rewrites ``last.ckpt`` only when a new best is saved,
+    so after the monitored metric got worse it would hold the best epoch, not the last.
+    """
+    callbacks = []
+    if settings.monitor is not None:
+        callbacks.append(ModelCheckpoint(
+            dirpath=settings.dirpath,
+            filename=BEST_CHECKPOINT_FILENAME,
+            monitor=settings.monitor,
+            mode=settings.resolved_mode,
+            auto_insert_metric_name=False,
+            save_top_k=1,
+        ))
+    callbacks.append(ModelCheckpoint(
+        dirpath=settings.dirpath,
+        filename=ModelCheckpoint.CHECKPOINT_NAME_LAST,
+        monitor=None,
+        save_top_k=1,
+        enable_version_counter=False,  # overwrite last.ckpt instead of writing last-v1.ckpt beside it
+    ))
+    return callbacks
+
+
+def checkpoint_folder(trainer: pl.Trainer, dirpath: str | None = None) -> Path:
+    """The folder ``trainer``'s checkpoint callbacks write to: ``dirpath``, else ``<log_dir>/checkpoints`` of the
+    first logger (``<default_root_dir>/checkpoints`` without a logger), the rule of Lightning's ``ModelCheckpoint``.
+    """
+    if dirpath is not None:
+        return Path(dirpath)
+    if not trainer.loggers:
+        return Path(trainer.default_root_dir, "checkpoints")
+    logger = trainer.loggers[0]
+    save_dir = logger.save_dir if logger.save_dir is not None else trainer.default_root_dir
+    version = logger.version if isinstance(logger.version, str) else f"version_{logger.version}"
+    return Path(save_dir, str(logger.name), version, "checkpoints")
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """``TorchCheckpointIO`` whose checkpoints are written with :func:`~imbalance_xfmr.data.io.atomic_open`
+    (temporary file beside the target, fsync, rename): a kill or a full disk mid-write leaves the previous
+    checkpoint or the complete new one, never a truncated zip. Remote (fsspec URL) paths are left to Lightning's
+    own writer."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike,
+                        storage_options: Any | None = None) -> None:
+        filesystem, local_path = fsspec.core.url_to_fs(str(path))
+        if storage_options is not None or not isinstance(filesystem, LocalFileSystem):
+            super().save_checkpoint(checkpoint, path, storage_options)  # raises for storage_options, as it should
+            return
+        with atomic_open(local_path, "wb") as handle:
+            torch.save(checkpoint, handle)
+
+
+class BatchSeed(pl.Callback):
+    """Reseed torch from (seed, epoch, batch index) before every training batch.
+
+    Each batch's randomness (dropout) then depends on those three numbers only, so a run resumed from an
+    epoch-end checkpoint trains the remaining epochs bit for bit as an uninterrupted run would (Lightning restores
+    weights, optimizer and schedule, not random states, and a resumed fit draws from the global generator in
+    other places, e.g. for its sanity-check DataLoader iterators).
+
+    The order of the training rows must not come from torch's global generator either: it does with
+    :class:`~imbalance_xfmr.data.TextDataModule`'s per-epoch sampler (``length_bucketing`` or a ``resampling``), not
+    with a plain ``RandomSampler`` (the DataModule's default), whose shuffle after a resume differs.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
+        state = np.random.SeedSequence([self.seed, trainer.current_epoch, batch_idx]).generate_state(1)
+        torch.manual_seed(int(state[0]))
+
+
+def _inspect_checkpoint(path: Path) -> tuple[int | None, str | None]:
+    """(global step, None) for a checkpoint that loads with ``weights_only=True``, else (None, why not)."""
+    try:
+        if path.stat().st_size == 0:
+            return None, "empty file"
+    except OSError as error:
+        return None, f"cannot be read ({_first_line(error)})"
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except RuntimeError as error:
+        if "zip archive" in str(error) or "central directory" in str(error):
+            return None, "truncated: not a readable checkpoint"
+        return None, f"corrupt: not a readable checkpoint ({_first_line(error)})"
+    except pickle.UnpicklingError as error:
+        return None, f"does not load with weights_only=True ({_first_line(error)})"
+    except (OSError, EOFError, ValueError) as error:
+        return None, f"truncated or corrupt: not a readable checkpoint ({type(error).__name__}: {_first_line(error)})"
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        return None, "not a Lightning checkpoint (no state_dict)"
+    return int(checkpoint.get("global_step", 0)), None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def readable_checkpoint(folder: str | os.PathLike) -> Path | None:
+    """The checkpoint in ``folder`` to resume from: ``last.ckpt`` when it loads (``torch.load(...,
+    map_location="cpu", weights_only=True)``); otherwise the readable ``*.ckpt`` with the highest ``global_step``
+    stored in it (ties: the newest file), with a one-line warning naming ``last.ckpt``, why it was passed over
+    (``empty file``, ``truncated: not a readable checkpoint``, ...) and what is used instead. None when no
+    checkpoint in ``folder`` is readable: train from scratch (silently when the folder holds no checkpoint at all,
+    as on a first run).
+    """
+    folder = Path(folder)
+    last = folder / LAST_CHECKPOINT
+    if last.is_file():
+        step, reason = _inspect_checkpoint(last)
+        if reason is None:
+            return last
+    else:
+        reason = "missing"
+    candidates: list[tuple[int, float, str, Path]] = []
+    unreadable = []
+    for path in sorted(folder.glob(f"*{ModelCheckpoint.FILE_EXTENSION}")) if folder.is_dir() else []:
+        if path == last or not path.is_file():
+            continue
+        step, why = _inspect_checkpoint(path)
+        if why is None:
+            candidates.append((step, path.stat().st_mtime, path.name, path))
+        else:
+            unreadable.append(f"{path.name}: {why}")
+    if reason == "missing" and not candidates and not unreadable:
+        return None  # nothing was ever saved here: a first run
+    also = f" (also unreadable: {'; '.join(unreadable)})" if unreadable else ""
+    if not candidates:
+        rank_zero_warn(f"{last}: {reason}; no other readable checkpoint in {folder}{also}: training from scratch.")
+        return None
+    step, _, _, chosen = max(candidates)
+    rank_zero_warn(f"{last}: {reason}; resuming from {chosen.name} (global_step {step}) instead{also}.")
+    return chosen

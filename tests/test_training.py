@@ -1,0 +1,152 @@
+"""imbalance_xfmr.training: atomic checkpoint writes, per-batch reseeding, the checkpoint callbacks, and choosing a
+readable checkpoint to resume from (an empty or truncated last.ckpt is a one-line warning and a fallback)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+import imbalance_xfmr.training
+from imbalance_xfmr.training import (
+    LAST_CHECKPOINT,
+    AtomicCheckpointIO,
+    BatchSeed,
+    CheckpointSettings,
+    checkpoint_callbacks,
+    readable_checkpoint,
+)
+
+
+def fake_checkpoint(step: int) -> dict:
+    return {"state_dict": {"w": torch.full((64,), float(step))}, "global_step": step, "epoch": step}
+
+
+def write(path, step: int) -> None:
+    AtomicCheckpointIO().save_checkpoint(fake_checkpoint(step), path)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# AtomicCheckpointIO
+
+
+def test_atomic_checkpoint_io_round_trips_and_creates_the_folder(tmp_path) -> None:
+    io = AtomicCheckpointIO()
+    path = tmp_path / "new" / "folder" / "last.ckpt"
+    io.save_checkpoint(fake_checkpoint(7), path)
+    loaded = io.load_checkpoint(path, weights_only=True)
+    assert loaded["global_step"] == 7 and torch.equal(loaded["state_dict"]["w"], torch.full((64,), 7.0))
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]  # no temporary file left behind
+    with pytest.raises(TypeError, match="storage_options"):
+        io.save_checkpoint(fake_checkpoint(1), path, storage_options={"x": 1})
+
+
+def test_atomic_checkpoint_write_leaves_no_partial_file_when_torch_save_raises(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "last.ckpt"
+    write(path, 1)
+    before = path.read_bytes()
+    real_save = torch.save
+
+    def save_half_then_fail(obj, handle, *args, **kwargs):
+        real_save(obj, handle, *args, **kwargs)
+        handle.truncate(handle.tell() // 2)  # what a kill or a full disk leaves: part of a zip
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(imbalance_xfmr.training.torch, "save", save_half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        AtomicCheckpointIO().save_checkpoint(fake_checkpoint(2), path)
+    with pytest.raises(OSError, match="No space left"):
+        AtomicCheckpointIO().save_checkpoint(fake_checkpoint(2), tmp_path / "best-0-2.ckpt")
+    monkeypatch.undo()
+    assert path.read_bytes() == before  # the old checkpoint, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.ckpt"]  # no partial or temporary file
+    assert torch.load(path, weights_only=True)["global_step"] == 1
+
+
+# ----------------------------------------------------------------------------------------------------------
+# BatchSeed
+
+
+def test_batch_seed_reseeds_torch_from_seed_epoch_and_batch_index() -> None:
+    class FakeTrainer:
+        current_epoch = 3
+
+    BatchSeed(42).on_train_batch_start(FakeTrainer(), None, None, 5)
+    drawn = torch.rand(4)
+    # The formula of competition/train.py's BatchSeed, which the pipeline's results depend on: kept as it was.
+    torch.manual_seed(int(np.random.SeedSequence([42, 3, 5]).generate_state(1)[0]))
+    assert torch.equal(drawn, torch.rand(4))
+    BatchSeed(42).on_train_batch_start(FakeTrainer(), None, None, 6)
+    assert not torch.equal(drawn, torch.rand(4))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Checkpoint callbacks
+
+
+def test_checkpoint_callbacks_best_by_the_monitor_then_last_every_epoch() -> None:
+    best, last = checkpoint_callbacks(CheckpointSettings(dirpath="ck", monitor="val/pr_auc"))
+    assert best.monitor == "val/pr_auc" and best.mode == "max" and best.save_top_k == 1
+    assert best.filename == "best-{epoch}-{step}" and not best.auto_insert_metric_name and best.dirpath.endswith("ck")
+    assert last.monitor is None and last.filename == "last" and not last.save_last
+    assert not last._enable_version_counter and last.dirpath == best.dirpath
+    assert checkpoint_callbacks(CheckpointSettings(monitor="val/loss"))[0].mode == "min"
+    assert checkpoint_callbacks(CheckpointSettings(monitor="val/loss", mode="max"))[0].mode == "max"
+    (only_last,) = checkpoint_callbacks(CheckpointSettings(monitor=None))
+    assert isinstance(only_last, ModelCheckpoint) and only_last.filename == "last" and only_last.dirpath is None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# readable_checkpoint
+
+
+def test_a_readable_last_checkpoint_is_used_without_a_warning(tmp_path) -> None:
+    write(tmp_path / LAST_CHECKPOINT, 8)
+    write(tmp_path / "best-3-9.ckpt", 9)  # a higher step elsewhere does not matter while last.ckpt reads
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert readable_checkpoint(tmp_path) == tmp_path / LAST_CHECKPOINT
+
+
+def test_no_checkpoint_at_all_means_a_fresh_start_without_a_warning(tmp_path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert readable_checkpoint(tmp_path) is None
+        assert readable_checkpoint(tmp_path / "not" / "there") is None
+
+
+@pytest.mark.parametrize(("damage", "reason"), [("empty", "empty file"),
+                                                ("truncated", "truncated: not a readable checkpoint")])
+def test_a_damaged_last_checkpoint_falls_back_to_the_newest_readable_one(tmp_path, damage, reason) -> None:
+    write(tmp_path / "best-0-3.ckpt", 3)
+    write(tmp_path / "older.ckpt", 2)
+    write(tmp_path / LAST_CHECKPOINT, 6)
+    data = (tmp_path / LAST_CHECKPOINT).read_bytes()
+    (tmp_path / LAST_CHECKPOINT).write_bytes(b"" if damage == "empty" else data[: len(data) // 2])
+    with pytest.warns(UserWarning) as record:
+        chosen = readable_checkpoint(tmp_path)
+    assert chosen == tmp_path / "best-0-3.ckpt"  # the highest global_step among the readable ones
+    (message,) = [str(w.message) for w in record]
+    assert message == f"{tmp_path / LAST_CHECKPOINT}: {reason}; resuming from best-0-3.ckpt (global_step 3) instead."
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated"])
+def test_a_damaged_last_checkpoint_and_no_other_means_training_from_scratch(tmp_path, damage) -> None:
+    write(tmp_path / LAST_CHECKPOINT, 6)
+    data = (tmp_path / LAST_CHECKPOINT).read_bytes()
+    (tmp_path / LAST_CHECKPOINT).write_bytes(b"" if damage == "empty" else data[:100])
+    (tmp_path / "best-0-3.ckpt").write_bytes(b"not a zip at all")
+    with pytest.warns(UserWarning) as record:
+        assert readable_checkpoint(tmp_path) is None
+    (message,) = [str(w.message) for w in record]
+    assert "\n" not in message and message.startswith(str(tmp_path / LAST_CHECKPOINT))
+    assert message.endswith("training from scratch.") and "also unreadable: best-0-3.ckpt" in message
+
+
+def test_a_missing_last_checkpoint_beside_a_best_one_falls_back_with_a_warning(tmp_path) -> None:
+    write(tmp_path / "best-1-4.ckpt", 4)
+    with pytest.warns(UserWarning, match="last.ckpt: missing; resuming from best-1-4.ckpt"):
+        assert readable_checkpoint(tmp_path) == tmp_path / "best-1-4.ckpt"
