@@ -51,7 +51,7 @@ class FoldsConfig:
 
 @dataclass
 class TransformerConfig:
-    """The fold models, trained by the same Lightning code as ``imbalance-xfmr fit``.
+    """The fold models: each is what ``imbalance-xfmr fit`` trains from the YAML with these overrides.
 
     Args:
         enabled: Train the Transformer (False runs the baseline alone).
@@ -65,7 +65,7 @@ class TransformerConfig:
             extra seed costs one more training per fold; on small data it buys steadier, better-calibrated
             predictions.
         checkpoint: Which checkpoint of each fold predicts: the last epoch's, or the best epoch's by the model's
-            ``checkpoint_monitor`` (picked on the fold's own held-out rows, so its OOF scores flatter it a little).
+            ``checkpoints.monitor`` (picked on the fold's own held-out rows, so its OOF scores flatter it a little).
         num_threads: torch's intra-op threads while training and predicting; None keeps torch's default (one per
             core). 1 is the default because these small models gain nothing from more, OpenMP's busy-waiting
             threads slow a shared or loaded machine down many times over, and one thread makes the floating-point
@@ -134,12 +134,13 @@ class SubmissionConfig:
             from the model's OOF-tuned rule applied to each fold model's test probabilities, averaged over folds.
         ensembling: How the fold models' test probabilities combine in test.csv and in probability submissions:
             mean of probabilities, or mean of ranks. Label submissions decide fold by fold and do not use it.
-        source: Which model's predictions to submit.
+        source: Which model's predictions to submit; null: the blend when both models are enabled, else the one
+            that is.
     """
 
     kind: Literal["labels", "probabilities"] = "labels"
     ensembling: Literal["mean", "rank"] = "mean"
-    source: Literal["transformer", "baseline", "blend"] = "blend"
+    source: Optional[Literal["transformer", "baseline", "blend"]] = None
 
 
 @dataclass

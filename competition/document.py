@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 _INLINE = re.compile(r"\\(.)|\*\*((?:\\.|.)+?)\*\*|`([^`]+)`")
-_SPECIAL = re.compile(r"[\\`*_{}\[\]<>()#+\-.!|~]")
+_SPECIAL = re.compile(r"[\\`*_\[\]<>|~]")
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)((?:\\\\)*)\|")
 
 

@@ -348,12 +348,12 @@ def _model_blocks(name: str, e: dict[str, Any], classes: list[str], images: list
     ]
 
 
-def _run_blocks(manifest: Mapping[str, Any], config: PipelineConfig, fold_seed: int) -> list[Block]:
+def _run_blocks(manifest: Mapping[str, Any], config: PipelineConfig, fold_seed: int, source: str) -> list[Block]:
     git = manifest.get("git") or {}
     commit = git.get("commit", "not a git checkout") + (" (uncommitted changes)" if git.get("dirty") else "")
     rows = [["git commit", commit], ["created", str(manifest.get("created_at"))],
             ["folds", f"{config.folds.n_splits}, seed {fold_seed}"], ["decision metric", config.threshold.metric],
-            ["submission", f"{config.submission.source}, {config.submission.kind}"]]
+            ["submission", f"{source}, {config.submission.kind}"]]
     rows += [[f"data: {name}", entry["sha256"][:16]] for name, entry in sorted(manifest.get("data", {}).items())]
     rows += [[name, str(version)] for name, version in sorted(manifest.get("packages", {}).items())]
     return [Heading("Run"), Paragraph("Everything else about the run is in `manifest.json` and `run.log`."),
@@ -428,7 +428,7 @@ def build_report(ctx: Context) -> Report:
             own.insert(0, threshold_images[name])
         blocks += _model_blocks(name, e, classes, own, "Metrics against the threshold" if binary
                                 else "One-vs-rest precision-recall and ROC curves")
-    blocks += _run_blocks(run.manifest, config, ctx.plan.fold_seed)
+    blocks += _run_blocks(run.manifest, config, ctx.plan.fold_seed, ctx.plan.source)
 
     numbers = {
         "run": {"folder": run.path.resolve().name, "git": run.manifest.get("git"),

@@ -80,7 +80,7 @@ class DecisionRule:
     def from_json(saved: Any, classes: np.ndarray) -> "DecisionRule":
         """The rule that :meth:`to_json` wrote, checked against the task's ``classes``; ValueError says what does
         not fit."""
-        if not isinstance(saved, Mapping) or saved.get("kind") not in _KINDS:
+        if not isinstance(saved, Mapping) or not isinstance(saved.get("kind"), str) or saved["kind"] not in _KINDS:
             raise ValueError(f"expected a rule with kind one of {list(_KINDS)}, got {saved!r}")
         metric, score = saved.get("metric"), saved.get("score")
         if saved["kind"] == "argmax":
@@ -88,11 +88,15 @@ class DecisionRule:
         if saved["kind"] == "threshold":
             threshold = saved.get("threshold")
             if (len(classes) != 2 or saved.get("positive_class") not in classes.tolist()
-                    or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1):
+                    or isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                    or not 0 <= threshold <= 1):
                 raise ValueError(f"a threshold rule needs a binary task, a positive_class among {classes.tolist()} "
                                  f"and a threshold in [0, 1], got {dict(saved)!r}")
             return ThresholdRule(metric, score, str(saved["positive_class"]), float(threshold))
-        offsets = np.asarray(saved.get("offsets", []), dtype=np.float64)
+        offsets = saved.get("offsets")
+        numbers = isinstance(offsets, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                   for v in offsets)
+        offsets = np.asarray(offsets if numbers else [], dtype=np.float64)
         if offsets.shape != (len(classes),) or not np.isfinite(offsets).all():
             raise ValueError(f"class_offsets needs {len(classes)} finite offsets (one per class in "
                              f"{classes.tolist()}), got {dict(saved)!r}")

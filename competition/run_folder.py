@@ -404,7 +404,7 @@ class RunFolder:
         if list(frame.columns) != [ID, *classes]:
             raise _unfit(path, f"columns {list(frame.columns)}, expected {[ID, *classes]}", "predict")
         frame = frame.set_index(ID)
-        if len(frame) != len(ids) or not frame.index.isin(ids).all():
+        if len(frame) != len(ids) or not frame.index.is_unique or not frame.index.isin(ids).all():
             raise _unfit(path, f"it does not hold exactly the {len(ids)} rows it must predict", "predict")
         return frame.loc[ids].to_numpy(dtype=np.float64)
 

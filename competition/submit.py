@@ -47,9 +47,9 @@ def make_submission(competition: Competition, kind: str, predictions: np.ndarray
 
 
 def step_submit(ctx: Context) -> None:
-    """Write ``submission.csv`` from ``submission.source``'s test predictions (see the module docstring)."""
+    """Write ``submission.csv`` from the submitted model's test predictions (see the module docstring)."""
     competition, run = ctx.competition, ctx.run
-    source, kind = ctx.config.submission.source, ctx.config.submission.kind
+    source, kind = ctx.plan.source, ctx.config.submission.kind
     if kind == "labels":
         rule = current_rules(ctx)[source]
         per_fold = run.read_test_per_fold(source, competition)

@@ -14,13 +14,14 @@ model's fixed ``checkpoints/`` folder, reseeds every batch and runs deterministi
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 
 from competition.context import Context
 from competition.fold_models import build, fit_args, model_seed, torch_threads
 from competition.folds import run_folds
 from competition.run_folder import FoldResult
-from imbalance_xfmr.training import readable_checkpoint
+from imbalance_xfmr.training import LAST_CHECKPOINT, best_checkpoint, readable_checkpoint
 
 
 def summary_table(results: Sequence[FoldResult]) -> str:
@@ -58,12 +59,18 @@ def step_train(ctx: Context) -> None:
                             checkpoints=checkpoints)
             run.discard_fold_predictions(k, j)  # a model trained again predicts again
             with torch_threads(config.transformer.num_threads):
-                resume = readable_checkpoint(checkpoints)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    resume = readable_checkpoint(checkpoints)
+                for warning in caught:  # an unreadable checkpoint, named: into run.log too
+                    run.log(f"{name}: warning: {warning.message}")
                 run.log(f"{name}: {f'resuming from {resume.name}' if resume else 'training'} on "
                         f"{int((fold != k).sum())} rows, validating on {int((fold == k).sum())}")
                 cli = build(args)
                 cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume, weights_only=True)
-            checkpoint = _checkpoint_to_predict(checkpoints, config.transformer.checkpoint)
+            # transformer.checkpoint=best needs a monitor (checked before any work), so a best checkpoint exists.
+            best = best_checkpoint(checkpoints) if config.transformer.checkpoint == "best" else None
+            checkpoint = best or checkpoints / LAST_CHECKPOINT
             result = FoldResult(fold=k, seed=seed, status="resumed" if resume else "trained",
                                 train_rows=int((fold != k).sum()), valid_rows=int((fold == k).sum()),
                                 epochs=int(cli.trainer.current_epoch), seconds=round(time.perf_counter() - start, 1),
@@ -72,12 +79,4 @@ def step_train(ctx: Context) -> None:
             results.append(result)
             run.log(f"{name}: done in {result.seconds:.1f} s")
     run.log("transformer folds:\n" + summary_table(results))
-
-
-def _checkpoint_to_predict(checkpoints, which: str):
-    """``last.ckpt``, or the one ``best-*.ckpt`` (validated: ``transformer.checkpoint=best`` needs a monitor)."""
-    if which == "last":
-        return checkpoints / "last.ckpt"
-    best = sorted(checkpoints.glob("best-*.ckpt"))
-    return best[-1] if best else checkpoints / "last.ckpt"
 

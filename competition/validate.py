@@ -38,6 +38,7 @@ class Plan:
 
     fold_seed: int  # folds.seed, or the top-level seed
     positive_class: str | None  # binary tasks: the threshold's class; None for multiclass tasks
+    source: str  # the submitted model: submission.source, or the blend when both models are enabled, else the one
     lightning: dict[str, Any] | None  # the fold models' user config (YAML + overrides); None without Transformer
     data_files: dict[str, dict[str, str]]  # name -> {"path", "sha256"} of the competition's files
     pins: dict[str, dict[str, Any]]  # artifact group -> what its outputs depend on (see competition.run_folder)
@@ -71,7 +72,7 @@ def _problems_without_data(config: PipelineConfig) -> list[str]:
         problems.append(f"data.encoding {config.data.encoding!r} is not a text encoding Python knows; write e.g. "
                         "utf-8, latin-1 or cp1252")
     enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]
-    needs = {"transformer": ["transformer"], "baseline": ["baseline"],
+    needs = {None: [], "transformer": ["transformer"], "baseline": ["baseline"],
              "blend": ["transformer", "baseline"]}[config.submission.source]
     disabled = [name for name in needs if name not in enabled]
     if not enabled:
@@ -138,7 +139,8 @@ def _problems_with_data(config: PipelineConfig, competition: Competition) -> lis
             problems.append(f"folds.group_column {group_column!r} is not a column of train.csv; its columns are "
                             f"{list(train.columns)}")
         elif is_missing(train[group_column]).any():
-            problems.append(f"train.csv has empty or NaN values in the group column {group_column!r}")
+            problems.append(f"folds.group_column {group_column!r} has empty or NaN values in train.csv: fill them "
+                            "in (one group per row), or set folds.group_column to null")
         elif (n_groups := train[group_column].nunique()) < n_splits:
             problems.append(f"train.csv has {n_groups} distinct {group_column!r} groups, fewer than "
                             f"folds.n_splits={n_splits}; set folds.n_splits to at most {n_groups}")
@@ -168,5 +170,7 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
     pins = {"folds": folds, "baseline": {**folds, "baseline": section("baseline")},
             "transformer": {**folds, "seed": config.seed, "transformer": section("transformer"),
                             "lightning": lightning}}
-    return Plan(fold_seed, positive, lightning, data_files, pins)
+    enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]
+    source = config.submission.source or ("blend" if len(enabled) == 2 else enabled[0])
+    return Plan(fold_seed, positive, source, lightning, data_files, pins)
 

@@ -100,8 +100,8 @@ class ImbalanceXfmrCLI(LightningCLI):
         parser.add_argument(
             "--reseed_every_batch", type=bool, default=True,
             help="Reseed torch from (seed_everything, epoch, batch index) before every training batch, so that a fit "
-                 "resumed from a checkpoint trains exactly like an uninterrupted one (given a per-epoch sampler: "
-                 "data.length_bucketing or data.resampling). Ignored when seed_everything is false.",
+                 "resumed from a checkpoint trains exactly like an uninterrupted one. Ignored when seed_everything "
+                 "is false.",
         )
         parser.set_defaults({"trainer.deterministic": True})
 

@@ -94,6 +94,14 @@ def checkpoint_callbacks(settings: CheckpointSettings) -> list[ModelCheckpoint]:
     return callbacks
 
 
+def best_checkpoint(folder: str | os.PathLike) -> Path | None:
+    """The best epoch's checkpoint that :func:`checkpoint_callbacks` keeps in ``folder`` (one, ``save_top_k=1``),
+    or None when there is none (no monitor, or no epoch finished)."""
+    prefix = BEST_CHECKPOINT_FILENAME.split("{", 1)[0]
+    best = sorted(Path(folder).glob(f"{prefix}*{ModelCheckpoint.FILE_EXTENSION}"), key=lambda p: p.stat().st_mtime)
+    return best[-1] if best else None
+
+
 def checkpoint_folder(trainer: pl.Trainer, dirpath: str | None = None) -> Path:
     """The folder ``trainer``'s checkpoint callbacks write to: ``dirpath``, else ``<log_dir>/checkpoints`` of the
     first logger (``<default_root_dir>/checkpoints`` without a logger), the rule of Lightning's ``ModelCheckpoint``.
@@ -132,9 +140,9 @@ class BatchSeed(pl.Callback):
     weights, optimizer and schedule, not random states, and a resumed fit draws from the global generator in
     other places, e.g. for its sanity-check DataLoader iterators).
 
-    The order of the training rows must not come from torch's global generator either: it does with
-    :class:`~imbalance_xfmr.data.TextDataModule`'s per-epoch sampler (``length_bucketing`` or a ``resampling``), not
-    with a plain ``RandomSampler`` (the DataModule's default), whose shuffle after a resume differs.
+    The order of the training rows does not come from torch's global generator either:
+    :class:`~imbalance_xfmr.data.TextDataModule` draws every epoch's order (shuffle, resample, buckets) from the
+    seed and the epoch alone.
     """
 
     def __init__(self, seed: int) -> None:

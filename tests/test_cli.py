@@ -241,8 +241,10 @@ class KillAtEpochStart(pl.Callback):
             raise SimulatedKill
 
 
-def test_a_killed_fit_resumed_with_ckpt_path_last_trains_exactly_like_an_uninterrupted_one(data, monkeypatch):
-    uninterrupted = make_cli(fit_args(data, data / "whole", 3)).model.state_dict()
+@pytest.mark.parametrize("batching", [(), ("--data.length_bucketing=false",)], ids=["bucketed", "plain shuffle"])
+def test_a_killed_fit_resumed_with_ckpt_path_last_trains_exactly_like_an_uninterrupted_one(data, monkeypatch,
+                                                                                           batching):
+    uninterrupted = make_cli(fit_args(data, data / "whole", 3, *batching)).model.state_dict()
 
     build_trainer = ImbalanceXfmrCLI.instantiate_trainer
 
@@ -254,10 +256,10 @@ def test_a_killed_fit_resumed_with_ckpt_path_last_trains_exactly_like_an_uninter
     with monkeypatch.context() as patch:
         patch.setattr(ImbalanceXfmrCLI, "instantiate_trainer", trainer_that_gets_killed)
         with pytest.raises(SimulatedKill):
-            make_cli(fit_args(data, data / "killed", 3))
+            make_cli(fit_args(data, data / "killed", 3, *batching))
     assert torch.load(data / "killed" / "last.ckpt", weights_only=True)["epoch"] == 0
 
-    resumed = make_cli(fit_args(data, data / "killed", 3, "--ckpt_path=last")).model.state_dict()
+    resumed = make_cli(fit_args(data, data / "killed", 3, *batching, "--ckpt_path=last")).model.state_dict()
     assert resumed.keys() == uninterrupted.keys()
     for name, value in uninterrupted.items():
         assert torch.equal(resumed[name], value), name

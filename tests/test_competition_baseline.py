@@ -1,16 +1,10 @@
 """The cross-fitted TF-IDF baseline: shapes, determinism, and out-of-fold rows from the model that did not see them."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from competition.baseline import (
-    BaselineParams,
-    cross_fit_baseline,
-    make_baseline,
-    per_fold_probability_frame,
-    probability_frame,
-)
+from competition.baseline import cross_fit_baseline, make_baseline
+from competition.config import BaselineConfig
 
 WORDS = {"ham": ["see", "you", "later", "lunch", "home", "ok", "bus", "tonight", "call", "free"],
          "spam": ["win", "prize", "cash", "claim", "urgent", "call", "free", "now", "txt", "offer"]}
@@ -27,7 +21,7 @@ def corpus(n: int, spam_share: float, seed: int) -> tuple[np.ndarray, np.ndarray
 TEXTS, LABELS = corpus(90, 0.2, seed=0)
 TEST_TEXTS, _ = corpus(25, 0.2, seed=1)
 FOLD = np.arange(90) % 3
-PARAMS = BaselineParams(min_df=1)
+PARAMS = BaselineConfig(min_df=1)
 
 
 def test_shapes_probabilities_and_class_order():
@@ -66,12 +60,29 @@ def test_a_leaking_fit_would_be_detected():
 
 
 def test_defaults_are_the_reference_baseline():
-    pipeline = make_baseline(BaselineParams())
+    pipeline = make_baseline(BaselineConfig())
     word, char = (transformer for _, transformer in pipeline.named_steps["features"].transformer_list)
     assert (word.analyzer, word.ngram_range, word.min_df, word.sublinear_tf) == ("word", (1, 2), 2, True)
     assert (char.analyzer, char.ngram_range, char.min_df, char.sublinear_tf) == ("char_wb", (2, 5), 2, True)
     classifier = pipeline.named_steps["classifier"]
-    assert (classifier.C, classifier.class_weight) == (10.0, "balanced")
+    assert (classifier.C, classifier.class_weight, classifier.max_iter) == (10.0, "balanced", 2000)
+
+
+def test_config_values_as_yaml_gives_them():
+    # jsonargparse may hand the n-gram ranges over as lists; scikit-learn wants tuples.
+    params = BaselineConfig(word_ngram_range=[1, 3], char_ngram_range=[3, 4], min_df=1, sublinear_tf=False, C=0.5,
+                            class_weight=None, max_iter=50)
+    pipeline = make_baseline(params)
+    word, char = (transformer for _, transformer in pipeline.named_steps["features"].transformer_list)
+    assert (word.ngram_range, char.ngram_range, word.min_df, char.sublinear_tf) == ((1, 3), (3, 4), 1, False)
+    classifier = pipeline.named_steps["classifier"]
+    assert (classifier.C, classifier.class_weight, classifier.max_iter) == (0.5, None, 50)
+
+
+def test_no_params_means_the_default_config():
+    default = cross_fit_baseline(TEXTS, LABELS, TEST_TEXTS, FOLD)
+    explicit = cross_fit_baseline(TEXTS, LABELS, TEST_TEXTS, FOLD, BaselineConfig())
+    assert default.oof.tobytes() == explicit.oof.tobytes()
 
 
 def test_class_missing_from_a_folds_training_rows_gets_probability_zero():
@@ -90,19 +101,3 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="every integer 0..K-1"):
         cross_fit_baseline(TEXTS, LABELS, TEST_TEXTS, np.where(FOLD == 1, 2, FOLD), PARAMS)
 
-
-def test_probability_frame():
-    frame = probability_frame(np.array(["a", "b"], dtype=object), np.array([[0.25, 0.75], [1.0, 0.0]]),
-                              np.array(["ham", "spam"], dtype=object), fold=[0, 1])
-    expected = pd.DataFrame({"id": ["a", "b"], "fold": [0, 1], "proba_ham": [0.25, 1.0], "proba_spam": [0.75, 0.0]})
-    pd.testing.assert_frame_equal(frame, expected)
-
-
-def test_per_fold_probability_frame_is_fold_by_fold_in_id_order():
-    per_fold = np.array([[[0.25, 0.75], [1.0, 0.0]], [[0.5, 0.5], [0.125, 0.875]], [[0.0, 1.0], [0.375, 0.625]]])
-    frame = per_fold_probability_frame(np.array(["a", "b"], dtype=object), per_fold,
-                                       np.array(["ham", "spam"], dtype=object))
-    expected = pd.DataFrame({"id": ["a", "b"] * 3, "fold": [0, 0, 1, 1, 2, 2],
-                             "proba_ham": [0.25, 1.0, 0.5, 0.125, 0.0, 0.375],
-                             "proba_spam": [0.75, 0.0, 0.5, 0.875, 1.0, 0.625]})
-    pd.testing.assert_frame_equal(frame, expected)

@@ -29,13 +29,13 @@ def data_dir(tmp_path):
 
 def cli(data_dir, output, *extra):
     main(["baseline", "--data.dir", str(data_dir), "--output", str(output), "--folds.n_splits", "3",
-          "--baseline.min_df", "1", *extra])
+          "--baseline.min_df", "1", "--transformer.enabled", "false", *extra])
 
 
 def test_baseline_step_writes_folds_and_probabilities(data_dir, tmp_path):
     cli(data_dir, tmp_path / "run")
     run = tmp_path / "run"
-    assert sorted(p.name for p in run.iterdir()) == ["baseline_oof.csv", "baseline_test.csv",
+    assert sorted(p.name for p in run.iterdir() if not p.name.startswith(".")) == ["baseline_oof.csv", "baseline_test.csv",
                                                      "baseline_test_per_fold.csv", "folds.csv", "manifest.json",
                                                      "run.log"]
     oof = pd.read_csv(run / "baseline_oof.csv")
@@ -53,18 +53,21 @@ def test_reruns_are_byte_identical_and_resume_skips_finished_work(data_dir, tmp_
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     capsys.readouterr()
     cli(data_dir, tmp_path / "a")  # same config: the run folder reopens and the baseline is not refitted
-    assert "already there, skipped" in capsys.readouterr().err
+    assert "already in the run folder, skipped" in capsys.readouterr().err
 
 
 def test_another_config_in_the_same_folder_is_refused_until_overwrite(data_dir, tmp_path, capsys):
     cli(data_dir, tmp_path / "run")
     with pytest.raises(SystemExit) as info:
         cli(data_dir, tmp_path / "run", "--baseline.C", "1.0")
-    assert info.value.code == 2 and "holds another run" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert info.value.code == 2 and "holds outputs made with a different config" in error
+    assert "baseline: baseline.C: 10.0 -> 1.0" in error
     cli(data_dir, tmp_path / "run", "--baseline.C", "1.0", "--overwrite")
     # A setting that does not change the outputs (the submission kind) reopens the same run.
     main(["folds", "--data.dir", str(data_dir), "--output", str(tmp_path / "run"), "--folds.n_splits", "3",
-          "--baseline.min_df", "1", "--baseline.C", "1.0", "--submission.ensembling", "rank"])
+          "--baseline.min_df", "1", "--baseline.C", "1.0", "--submission.ensembling", "rank",
+          "--transformer.enabled", "false"])
 
 
 def test_bad_data_is_rejected_before_the_run_folder_exists(data_dir, tmp_path, capsys):
@@ -76,15 +79,16 @@ def test_bad_data_is_rejected_before_the_run_folder_exists(data_dir, tmp_path, c
     assert not (tmp_path / "run").exists()
 
 
+TINY = ("--transformer.lightning_config", "competition/configs/tiny_test.yaml")
+
+
 @pytest.mark.parametrize("step, extra, message", [
-    # TrainingConfigError (competition.train)
     ("train", ["--transformer.lightning_config", "missing.yaml"], "transformer.lightning_config 'missing.yaml' is not"),
-    # DecisionError (competition.decision), checked before any fold trains
-    ("train", ["--threshold.metric", "accuracy"], "threshold.metric 'accuracy' cannot be tuned"),
-    # PredictionError (competition.predict): nothing was trained
-    ("predict", [], "predictions_oof.csv is missing"),
-    # folds.n_splits below 2
-    ("folds", ["--folds.n_splits", "1"], "folds.n_splits must be an integer of at least 2"),
+    ("train", [], "transformer.lightning_config is not set"),
+    ("train", [*TINY, "--threshold.metric", "accuracy"], "threshold.metric 'accuracy' cannot be tuned"),
+    ("predict", [*TINY], "fold 0's model (seed index 0) is not trained; run the train step first"),
+    ("decide", ["--transformer.enabled", "false"], "baseline_oof.csv is missing; run the baseline step"),
+    ("folds", ["--folds.n_splits", "1", *TINY], "folds.n_splits must be an integer >= 2, got 1"),
 ])
 def test_pipeline_errors_are_reported_without_a_traceback(data_dir, tmp_path, capsys, step, extra, message):
     with pytest.raises(SystemExit) as info:

@@ -1,5 +1,7 @@
-"""Fixed stratified folds: the split scikit-learn makes, saved byte-identically, reused, and checked on reuse."""
+"""Fixed stratified folds: the split scikit-learn makes, saved byte-identically in the run folder, reused, and the
+config checks of n_splits and the group column (competition.validate)."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from competition.data import Competition, CompetitionDataError, load_competition
-from competition.folds import load_or_make_folds, make_folds, read_folds
+from competition.config import DataConfig, FoldsConfig, PipelineConfig, SubmissionConfig, TransformerConfig
+from competition.context import Context
+from competition.data import Competition, load_competition
+from competition.folds import make_folds, run_folds
+from competition.run_folder import RunFolder, RunFolderError
+from competition.validate import ConfigError, check_config, plan
 
 
 def competition_from(labels, groups=None, tmp_path: Path | None = None) -> Competition:
@@ -31,8 +37,25 @@ def competition_from(labels, groups=None, tmp_path: Path | None = None) -> Compe
     return Competition(folder, train, test, sample, np.unique(train["label"]).astype(object))
 
 
+def config_for(tmp_path: Path, **folds) -> PipelineConfig:
+    """A baseline-only config of the competition in ``tmp_path``, run folder ``tmp_path/run``."""
+    return PipelineConfig(data=DataConfig(dir=str(tmp_path)), output=str(tmp_path / "run"),
+                          folds=FoldsConfig(**folds), transformer=TransformerConfig(enabled=False),
+                          submission=SubmissionConfig(source="baseline"))
+
+
+def open_context(config: PipelineConfig, competition: Competition, command: str = "folds") -> Context:
+    """What ``python -m competition`` does before a step: check, plan, open the run folder."""
+    resolved = plan(config, competition, check_config(config))
+    run = RunFolder.open(config.output, dataclasses.asdict(config), resolved.data_files, resolved.pins,
+                         command=command)
+    return Context(config, competition, resolved, run)
+
+
 LABELS = ["spam"] * 7 + ["ham"] * 53
 
+
+# ------------------------------------------------------------------------------------------------ the split
 
 @given(counts=st.lists(st.integers(3, 20), min_size=2, max_size=4), n_splits=st.integers(2, 3),
        seed=st.integers(0, 2**31 - 1))
@@ -40,84 +63,126 @@ LABELS = ["spam"] * 7 + ["ham"] * 53
 def test_folds_are_sklearns_stratified_split(counts, n_splits, seed):
     labels = np.repeat([f"c{k}" for k in range(len(counts))], counts)
     np.random.default_rng(seed).shuffle(labels)
-    folds = make_folds(competition_from(labels.tolist()), n_splits, seed)
-    assert folds["id"].tolist() == [f"r{i:04d}" for i in range(len(labels))]
-    assert folds["fold"].dtype == np.int64
+    fold = make_folds(competition_from(labels.tolist()), n_splits, seed)
+    assert fold.shape == (len(labels),) and fold.dtype == np.int64
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     for k, (_, valid) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
-        assert np.flatnonzero(folds["fold"].to_numpy() == k).tolist() == valid.tolist()
+        assert np.flatnonzero(fold == k).tolist() == valid.tolist()
     # Stratified: each class is spread over the folds as evenly as possible.
-    per_fold = pd.crosstab(folds["fold"], labels).to_numpy()
+    per_fold = pd.crosstab(fold, labels).to_numpy()
     assert (per_fold.max(axis=0) - per_fold.min(axis=0) <= 1).all()
 
 
 def test_group_column_keeps_groups_together_like_sklearn():
     labels = (["spam"] * 2 + ["ham"] * 8) * 6
     groups = [f"g{i // 3}" for i in range(60)]
-    folds = make_folds(competition_from(labels, groups), 3, seed=4, group_column="group")
-    fold = folds["fold"].to_numpy()
+    fold = make_folds(competition_from(labels, groups), 3, seed=4, group_column="group")
+    assert fold.dtype == np.int64 and set(fold.tolist()) == {0, 1, 2}
     assert pd.Series(fold).groupby(groups).nunique().max() == 1
     splitter = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=4)
     for k, (_, valid) in enumerate(splitter.split(np.zeros(60), labels, groups)):
         assert np.flatnonzero(fold == k).tolist() == valid.tolist()
 
 
-def test_group_column_errors():
-    with pytest.raises(CompetitionDataError, match="'grp' is not a column of train.csv; its columns are"):
-        make_folds(competition_from(LABELS), 3, group_column="grp")
-    with pytest.raises(CompetitionDataError, match="2 distinct 'group' groups, fewer than folds.n_splits=3"):
-        make_folds(competition_from(LABELS, ["a", "b"] * 30), 3, group_column="group")
-    with pytest.raises(CompetitionDataError, match="empty or NaN values in the group column"):
-        make_folds(competition_from(LABELS, [""] + ["a", "b", "c"] * 19 + ["a", "b"]), 3, group_column="group")
+# -------------------------------------------------------------------------------- the checks (validate.plan)
+
+def test_group_column_errors_name_the_key(tmp_path):
+    competition = competition_from(LABELS, ["a", "b"] * 30, tmp_path=tmp_path)
+    with pytest.raises(ConfigError, match=r"folds.group_column 'grp' is not a column of train.csv; its columns are "
+                                          r"\['id', 'text', 'label', 'group'\]"):
+        plan(config_for(tmp_path, n_splits=3, group_column="grp"), competition, None)
+    with pytest.raises(ConfigError, match=r"2 distinct 'group' groups, fewer than folds.n_splits=3; set "
+                                          r"folds.n_splits to at most 2"):
+        plan(config_for(tmp_path, n_splits=3, group_column="group"), competition, None)
+    plan(config_for(tmp_path, n_splits=2, group_column="group"), competition, None)  # what the message says works
 
 
-def test_bad_n_splits():
-    with pytest.raises(ValueError, match="at least 2"):
-        make_folds(competition_from(LABELS), 1)
-    with pytest.raises(CompetitionDataError, match=r"class\(es\) 'spam' \(7\): every fold must hold every class"):
-        make_folds(competition_from(LABELS), 8)
+def test_empty_group_values_are_refused(tmp_path):
+    competition = competition_from(LABELS, [""] + ["a", "b", "c"] * 19 + ["a", "b"], tmp_path=tmp_path)
+    with pytest.raises(ConfigError, match="folds.group_column 'group' has empty or NaN values in train.csv: fill them in"):
+        plan(config_for(tmp_path, n_splits=3, group_column="group"), competition, None)
 
+
+def test_n_splits_larger_than_the_smallest_class_names_the_key_and_the_limit(tmp_path):
+    competition = competition_from(LABELS, tmp_path=tmp_path)
+    with pytest.raises(ConfigError, match=r"folds.n_splits=8, but train.csv has fewer rows than that for "
+                                          r"class\(es\) 'spam' \(7\): every fold must hold every class; set "
+                                          r"folds.n_splits to at most 7"):
+        plan(config_for(tmp_path, n_splits=8), competition, None)
+    resolved = plan(config_for(tmp_path, n_splits=7), competition, None)
+    assert resolved.pins["folds"]["folds"] == {"n_splits": 7, "seed": 0, "group_column": None}
+
+
+def test_n_splits_below_two_is_refused_before_the_data_is_read(tmp_path):
+    with pytest.raises(ConfigError, match="folds.n_splits must be an integer >= 2, got 1"):
+        check_config(config_for(tmp_path, n_splits=1))
+
+
+def test_every_fold_problem_is_reported_at_once(tmp_path):
+    competition = competition_from(LABELS, ["a", "b"] * 30, tmp_path=tmp_path)
+    with pytest.raises(ConfigError) as refused:
+        plan(config_for(tmp_path, n_splits=8, group_column="group"), competition, None)
+    message = str(refused.value)
+    assert "set folds.n_splits to at most 7" in message and "set folds.n_splits to at most 2" in message
+
+
+def test_the_fold_seed_defaults_to_the_top_level_seed(tmp_path):
+    competition = competition_from(LABELS, tmp_path=tmp_path)
+    config = config_for(tmp_path, n_splits=3)
+    config.seed = 9
+    assert plan(config, competition, None).fold_seed == 9
+    assert plan(config_for(tmp_path, n_splits=3, seed=4), competition, None).fold_seed == 4
+
+
+# ------------------------------------------------------------------------------ saved in and read from the run
 
 def test_reruns_write_byte_identical_files_and_the_seed_matters(tmp_path):
     competition = competition_from(LABELS, tmp_path=tmp_path)
-    paths = [tmp_path / name for name in ("a.csv", "b.csv", "c.csv")]
-    load_or_make_folds(paths[0], competition, 5, seed=11)
-    load_or_make_folds(paths[1], load_competition(tmp_path), 5, seed=11)
-    load_or_make_folds(paths[2], competition, 5, seed=12)
-    assert paths[0].read_bytes() == paths[1].read_bytes()
-    assert paths[0].read_bytes() != paths[2].read_bytes()
-    assert paths[0].read_text().splitlines()[0] == "id,fold"
+    written = []
+    for name, seed, data in [("a", 11, competition), ("b", 11, load_competition(tmp_path)), ("c", 12, competition)]:
+        with RunFolder.open(tmp_path / name, {}, {}, {}, command="folds") as run:
+            run.write_folds(data, make_folds(data, 5, seed))
+            written.append((run.path / "folds.csv").read_bytes())
+    assert written[0] == written[1] != written[2]
+    assert written[0].decode().splitlines()[:2] == ["id,fold", f"r0000,{make_folds(competition, 5, 11)[0]}"]
 
 
-def test_saved_folds_are_reused_not_remade(tmp_path):
+def test_run_folds_makes_pins_and_writes_them_once_then_reuses_them(tmp_path):
     competition = competition_from(LABELS, tmp_path=tmp_path)
-    path = tmp_path / "folds.csv"
-    made = load_or_make_folds(path, competition, 3, seed=0)
-    edited = made.assign(fold=(made["fold"] + 1) % 3)  # another valid split, as if made with another seed
-    edited.to_csv(path, index=False)
-    reused = load_or_make_folds(path, competition, 3, seed=0)
-    pd.testing.assert_frame_equal(reused, edited)
-    pd.testing.assert_frame_equal(read_folds(path, competition, 3), edited)
+    config = config_for(tmp_path, n_splits=3)
+    ctx = open_context(config, competition)
+    with ctx.run:
+        made = run_folds(ctx)
+        assert ctx.run.manifest["pins"]["folds"] == ctx.plan.pins["folds"]
+    assert made.tolist() == make_folds(competition, 3, 0).tolist()
+    path = tmp_path / "run" / "folds.csv"
+    edited = (made + 1) % 3  # another valid split, as if made with another seed
+    pd.DataFrame({"id": competition.train_ids, "fold": edited}).to_csv(path, index=False)
+    ctx = open_context(config, competition, command="baseline")
+    with ctx.run:
+        assert run_folds(ctx).tolist() == edited.tolist()
+        assert ctx.run.read_folds(competition, 3).tolist() == edited.tolist()
 
 
 def test_saved_folds_for_other_data_are_refused(tmp_path):
     competition = competition_from(LABELS, tmp_path=tmp_path)
-    path = tmp_path / "folds.csv"
-    folds = make_folds(competition, 3)
-    folds.iloc[:-1].to_csv(path, index=False)
-    with pytest.raises(CompetitionDataError, match="made for other data: .* 1 id\\(s\\) of train.csv are missing"):
-        load_or_make_folds(path, competition, 3)
-    folds.iloc[::-1].to_csv(path, index=False)
-    with pytest.raises(CompetitionDataError, match="another order"):
-        read_folds(path, competition, 3)
+    ctx = open_context(config_for(tmp_path, n_splits=3), competition)
+    with ctx.run:
+        fold = run_folds(ctx)
+        path = ctx.run.path / "folds.csv"
+        frame = pd.DataFrame({"id": competition.train_ids, "fold": fold})
+        frame.iloc[:-1].to_csv(path, index=False)
+        with pytest.raises(RunFolderError, match=r"made for other data: .* 1 id\(s\) of train.csv are missing"):
+            run_folds(ctx)
+        frame.iloc[::-1].to_csv(path, index=False)
+        with pytest.raises(RunFolderError, match="another order"):
+            run_folds(ctx)
 
 
-def test_saved_folds_with_other_fold_numbers_or_columns_are_refused(tmp_path):
+def test_another_n_splits_into_the_same_folder_is_refused_by_the_pin(tmp_path):
     competition = competition_from(LABELS, tmp_path=tmp_path)
-    path = tmp_path / "folds.csv"
-    make_folds(competition, 3).to_csv(path, index=False)
-    with pytest.raises(CompetitionDataError, match=r"folds.n_splits=5 needs exactly 0..4"):
-        read_folds(path, competition, 5)
-    make_folds(competition, 3).rename(columns={"fold": "k"}).to_csv(path, index=False)
-    with pytest.raises(CompetitionDataError, match=r"expected \['id', 'fold'\]"):
-        read_folds(path, competition, 3)
+    with open_context(config_for(tmp_path, n_splits=3), competition).run as run:
+        run.pin("folds")
+        run.write_folds(competition, make_folds(competition, 3))
+    with pytest.raises(RunFolderError, match=r"folds: folds.n_splits: 3 -> 5(.|\n)*--overwrite"):
+        open_context(config_for(tmp_path, n_splits=5), competition)

@@ -8,6 +8,7 @@ scikit-learn and NumPy on random inputs.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -24,23 +25,19 @@ from sklearn.metrics import f1_score as sklearn_f1_score
 from tiny_competition import write_tiny_competition
 
 import competition.train
-from competition.baseline import per_fold_probability_frame
 from competition.cli import main
-from competition.config import PipelineConfig
-from competition.data import CompetitionDataError, load_competition
-from competition.decision import (
-    BLEND_WEIGHTS,
-    DecisionError,
-    check_metric,
-    positive_class,
-    predict_labels,
-    predict_labels_per_fold,
-    read_test_per_fold,
-    tune_blend,
-    tune_rule,
-)
+from competition.data import Competition, CompetitionDataError, load_competition, validate_submission
+from competition.decide import BLEND_WEIGHTS, tune_blend
 from competition.predict import ensemble
-from competition.submit import check_source, make_submission, write_submission
+from competition.rules import ArgmaxRule, ClassOffsetsRule, DecisionRule, ThresholdRule, tune_rule
+from competition.submit import make_submission
+
+
+def write_submission(path, submission, competition, kind):
+    """What the submit step does with a frame: validate it against sample_submission.csv, then write it."""
+    validate_submission(submission, competition.sample_submission, competition.classes, kind, competition.id_column)
+    submission.to_csv(path, index=False)
+
 
 CONFIG = "competition/configs/tiny_test_pipeline.yaml"
 REPRODUCIBLE = ("folds.csv", "oof.csv", "test.csv", "test_per_fold.csv", "baseline_oof.csv", "blend_oof.csv",
@@ -123,17 +120,17 @@ class KillAtSecondEpoch(pl.Callback):
 
 def test_killed_run_skips_finished_folds_and_resumes_the_interrupted_one(first_run, data_dir, tmp_path,
                                                                          monkeypatch):
-    build_cli = competition.train.build_cli
+    build = competition.train.build
 
-    def build_cli_killing_fold_1(args):
-        cli = build_cli(args)
+    def build_killing_fold_1(args):
+        cli = build(args)
         if args["data"]["val_fold"] == 1:
             cli.trainer.callbacks.append(KillAtSecondEpoch())
         return cli
 
     output = tmp_path / "killed"
     with monkeypatch.context() as patch:
-        patch.setattr(competition.train, "build_cli", build_cli_killing_fold_1)
+        patch.setattr(competition.train, "build", build_killing_fold_1)
         with pytest.raises(SimulatedKill):
             run_pipeline(data_dir, output)
     fold_0, fold_1 = output / "folds" / "fold_0", output / "folds" / "fold_1"
@@ -150,6 +147,70 @@ def test_killed_run_skips_finished_folds_and_resumes_the_interrupted_one(first_r
         assert (output / name).read_bytes() == (first_run / name).read_bytes(), name
 
 
+def _kill_fold_1(data_dir, output, monkeypatch):
+    build = competition.train.build
+
+    def build_killing_fold_1(args):
+        cli = build(args)
+        if args["data"]["val_fold"] == 1:
+            cli.trainer.callbacks.append(KillAtSecondEpoch())
+        return cli
+
+    with monkeypatch.context() as patch:
+        patch.setattr(competition.train, "build", build_killing_fold_1)
+        with pytest.raises(SimulatedKill):
+            run_pipeline(data_dir, output)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty, no other checkpoint"])
+def test_an_unreadable_last_checkpoint_is_named_and_passed_over(first_run, data_dir, tmp_path, monkeypatch, capsys,
+                                                                damage):
+    """A kill during the checkpoint write (or a full disk) leaves a broken last.ckpt: the rerun says which file,
+    resumes from the best epoch's checkpoint, or from scratch, and still ends where an unbroken run ends."""
+    output = tmp_path / "broken"
+    _kill_fold_1(data_dir, output, monkeypatch)
+    checkpoints = output / "folds" / "fold_1" / "checkpoints"
+    last = checkpoints / "last.ckpt"
+    if damage == "truncated":
+        last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    else:
+        last.write_bytes(b"")
+        for best in checkpoints.glob("best-*.ckpt"):
+            best.unlink()
+    capsys.readouterr()
+    run_pipeline(data_dir, output)
+    error = capsys.readouterr().err
+    if damage == "truncated":
+        assert re.search(rf"{re.escape(str(last))}: truncated.*not a readable checkpoint.*; resuming from best-", error)
+    else:
+        assert f"{last}: empty file; no other readable checkpoint in {checkpoints}: training from scratch" in error
+    assert "PytorchStreamReader" not in error and "Traceback" not in error
+    for name in REPRODUCIBLE:
+        assert (output / name).read_bytes() == (first_run / name).read_bytes(), name
+
+
+def test_a_fold_model_is_what_imbalance_xfmr_fit_trains_from_the_same_config(first_run, tmp_path):
+    """Each fold model's logs hold the `imbalance-xfmr fit` config it was trained with; `imbalance-xfmr fit` run on
+    that file (elsewhere) gives the same weights, tensor for tensor."""
+    import torch
+
+    from imbalance_xfmr.cli import main as imbalance_xfmr
+
+    fold = first_run / "folds" / "fold_0"
+    config = fold / "logs" / "version_0" / "config.yaml"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the pipeline's transformer.num_threads: floating-point sums depend on it
+    try:
+        imbalance_xfmr(["fit", "--config", str(config), "--checkpoints.dirpath", str(tmp_path / "checkpoints"),
+                        "--trainer.default_root_dir", str(tmp_path), "--trainer.logger", "false"])
+    finally:
+        torch.set_num_threads(threads)
+    ours = torch.load(fold / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    theirs = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
+    assert ours.keys() == theirs.keys() and len(ours) > 10
+    assert all(torch.equal(ours[name], theirs[name]) for name in ours)
+
+
 def test_steps_rerun_on_a_finished_run_without_retraining(first_run, data_dir, tmp_path):
     run = tmp_path / "moved"
     shutil.copytree(first_run, run)
@@ -164,14 +225,19 @@ def test_steps_rerun_on_a_finished_run_without_retraining(first_run, data_dir, t
     assert (run / "folds" / "fold_0" / "done.json").read_bytes() == done
 
 
-def test_a_fold_refuses_to_continue_under_an_edited_transformer_yaml(tmp_path):
-    config = {"model": {"d_model": 16, "lr": 0.003}, "trainer": {"max_epochs": 2}}
-    competition.train.check_fold_config(tmp_path / "fold_0", config)
-    competition.train.check_fold_config(tmp_path / "fold_0", config)  # same config: fine
-    edited = {"model": {"d_model": 32, "lr": 0.003}, "trainer": {"max_epochs": 2, "max_steps": 5}}
-    with pytest.raises(competition.train.TrainingConfigError,
-                       match=r"model.d_model: 16 -> 32; trainer.max_steps: None -> 5"):
-        competition.train.check_fold_config(tmp_path / "fold_0", edited)
+def test_a_run_refuses_to_continue_under_an_edited_transformer_yaml(first_run, data_dir, tmp_path, capsys):
+    run = tmp_path / "edited"
+    shutil.copytree(first_run, run)
+    yaml_path = tmp_path / "tiny.yaml"
+    yaml_path.write_text(Path("competition/configs/tiny_test.yaml").read_text().replace("d_model: 16", "d_model: 32"))
+    with pytest.raises(SystemExit):
+        run_pipeline(data_dir, run, "train", "--transformer.lightning_config", str(yaml_path))
+    error = capsys.readouterr().err
+    assert "lightning.model.d_model: 16 -> 32" in error and "--overwrite" in error
+    # The same edit through the overrides is the same change of the fold models.
+    with pytest.raises(SystemExit):
+        run_pipeline(data_dir, run, "train", "--transformer.model", "{d_model: 32}")
+    assert "lightning.model.d_model: 16 -> 32" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------------------------- submission
@@ -230,13 +296,13 @@ def test_probability_submissions_follow_sample_submission(data_dir, tmp_path):
         write_submission(folder / "submission.csv", submission.assign(spam=1.5), per_class, "probabilities")
 
 
-def test_a_source_the_config_does_not_make_is_refused_before_training(data_dir):
-    config = PipelineConfig(data=None, output="unused")
-    config.baseline.enabled = False
-    with pytest.raises(ValueError, match="baseline is disabled"):
-        check_source(config)
-    config.submission.source = "transformer"
-    check_source(config)
+def test_a_source_the_config_does_not_make_is_refused_before_any_work(data_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run_pipeline(data_dir, tmp_path / "run", "run", "--baseline.enabled", "false")
+    error = capsys.readouterr().err
+    assert "submission.source is 'blend', but baseline is disabled" in error
+    assert "set submission.source to 'transformer'" in error
+    assert not (tmp_path / "run").exists()
 
 
 # ---------------------------------------------------------------------------------------------------- decision
@@ -254,13 +320,13 @@ def test_tuned_threshold_is_the_best_over_all_observed_scores(seed, metric):
     score = {"f1_macro": lambda y, p: sklearn_f1_score(y, p, average="macro"),
              "f1": lambda y, p: sklearn_f1_score(y, p, pos_label="spam", zero_division=0),
              "mcc": matthews_corrcoef, "balanced_accuracy": balanced_accuracy_score}[metric]
-    predicted = predict_labels(np.column_stack([1 - p_spam, p_spam]), classes, rule)
-    assert score(labels, predicted) == pytest.approx(rule["score"], abs=1e-12)
+    predicted = rule.predict(np.column_stack([1 - p_spam, p_spam]), classes)
+    assert score(labels, predicted) == pytest.approx(rule.score, abs=1e-12)
     scores = {t: score(labels, np.where(p_spam >= t, "spam", "ham")) for t in np.unique(p_spam)}
     best = max(scores.values())
-    assert rule["score"] == pytest.approx(best, abs=1e-12)
+    assert rule.score == pytest.approx(best, abs=1e-12)
     # Among equally good thresholds the largest wins (fewest predicted positives).
-    assert rule["threshold"] == max(t for t, value in scores.items() if value >= best - 1e-12)
+    assert rule.threshold == max(t for t, value in scores.items() if value >= best - 1e-12)
 
 
 def test_multiclass_rules_are_class_offsets_never_worse_than_argmax():
@@ -270,13 +336,10 @@ def test_multiclass_rules_are_class_offsets_never_worse_than_argmax():
     proba = rng.dirichlet([1, 1, 1], size=300) * 0.5 + 0.5 * (labels[:, None] == classes[None, :])
     proba /= proba.sum(axis=1, keepdims=True)
     rule = tune_rule(labels, proba, classes, "f1_macro")
-    assert rule["kind"] == "class_offsets" and len(rule["offsets"]) == 3
+    assert isinstance(rule, ClassOffsetsRule) and len(rule.offsets) == 3
     argmax_score = sklearn_f1_score(labels, classes[proba.argmax(axis=1)], average="macro")
-    assert rule["score"] == pytest.approx(sklearn_f1_score(labels, predict_labels(proba, classes, rule),
-                                                           average="macro"))
-    assert rule["score"] >= argmax_score
-    with pytest.raises(DecisionError, match="cannot be tuned for this 3-class task"):
-        check_metric("mcc", 3)
+    assert rule.score == pytest.approx(sklearn_f1_score(labels, rule.predict(proba, classes), average="macro"))
+    assert rule.score >= argmax_score
 
 
 def test_blend_weight_is_the_best_of_the_grid():
@@ -285,20 +348,24 @@ def test_blend_weight_is_the_best_of_the_grid():
     labels = np.where(rng.random(200) < 0.15, "spam", "ham").astype(object)
     truth = (labels == "spam").astype(float)
     good, noise = 0.6 * truth + 0.4 * rng.random(200), rng.random(200)
-    blend = tune_blend(labels, np.column_stack([1 - good, good]), np.column_stack([1 - noise, noise]), classes,
-                       "f1_macro", "spam")
+    blend, rule = tune_blend(labels, np.column_stack([1 - good, good]), np.column_stack([1 - noise, noise]), classes,
+                             "f1_macro", "spam")
     assert blend["weights"] == BLEND_WEIGHTS.tolist() and len(blend["scores"]) == 21
     assert blend["score"] == max(blend["scores"]) == 1.0 and blend["weight"] > 0.5
-    assert blend["rule"]["score"] == blend["score"]
+    assert blend["rule"] == rule.to_json() and rule.score == blend["score"]
 
 
-def test_positive_class_is_the_minority_unless_configured():
-    classes = np.array(["0", "1"], dtype=object)
-    assert positive_class(classes, np.array(["0", "0", "1"], dtype=object), None) == "1"
-    assert positive_class(classes, np.array(["0", "1", "1"], dtype=object), None) == "0"
-    assert positive_class(classes, np.array(["0", "1", "1"], dtype=object), "1") == "1"
-    with pytest.raises(DecisionError, match="not a class"):
-        positive_class(classes, np.array(["0", "1"], dtype=object), "spam")
+def _competition_with_labels(labels: list[str]) -> Competition:
+    train = pd.DataFrame({"id": [str(i) for i in range(len(labels))], "text": "x", "label": labels})
+    return Competition(Path("."), train, train[["id", "text"]], train[["id", "label"]],
+                       np.unique(np.asarray(labels, dtype=object)))
+
+
+def test_the_minority_class_has_one_tie_rule():
+    assert _competition_with_labels(["0", "0", "1"]).minority_class == "1"
+    assert _competition_with_labels(["0", "1", "1"]).minority_class == "0"
+    assert _competition_with_labels(["0", "1", "1", "0"]).minority_class == "1"  # a tie: the later class
+    assert _competition_with_labels(["a", "b", "c", "a", "c"]).minority_class == "b"
 
 
 # ---------------------------------------------------------------------------------------------------- ensemble
@@ -338,9 +405,8 @@ def test_one_fold_threshold_decision_is_exactly_the_threshold_rule(p_spam, data)
     p_spam = np.concatenate([p_spam, neighbours])
     proba = np.column_stack([1 - p_spam, p_spam])
     for positive in BINARY:
-        rule = {"kind": "threshold", "positive_class": positive, "threshold": threshold}
-        np.testing.assert_array_equal(predict_labels_per_fold(proba[None], BINARY, rule),
-                                      predict_labels(proba, BINARY, rule))
+        rule = ThresholdRule(positive_class=positive, threshold=threshold)
+        np.testing.assert_array_equal(rule.predict_per_fold(proba[None], BINARY), rule.predict(proba, BINARY))
 
 
 @given(st.integers(1, 4), st.lists(st.lists(probabilities, min_size=3, max_size=3), min_size=1, max_size=20),
@@ -353,9 +419,8 @@ def test_one_fold_offset_decision_is_exactly_the_offset_rule(n_classes, rows, of
     proba = np.column_stack([proba, np.nextafter(proba[:, :1], 1), proba[:, 1:2]])[:, :n_classes + 1]
     classes = np.array([f"c{j}" for j in range(proba.shape[1])], dtype=object)
     offsets = (offsets + [0.0, 0.0])[:proba.shape[1]]
-    for rule in ({"kind": "class_offsets", "offsets": offsets}, None):
-        np.testing.assert_array_equal(predict_labels_per_fold(proba[None], classes, rule),
-                                      predict_labels(proba, classes, rule))
+    for rule in (ClassOffsetsRule(offsets=tuple(offsets)), ArgmaxRule()):
+        np.testing.assert_array_equal(rule.predict_per_fold(proba[None], classes), rule.predict(proba, classes))
 
 
 def test_one_fold_decision_with_tuned_rules():
@@ -365,8 +430,7 @@ def test_one_fold_decision_with_tuned_rules():
             classes) - 1))])]
         proba = rng.dirichlet(np.ones(len(classes)), size=200) * 0.6 + 0.4 * (labels[:, None] == classes)
         rule = tune_rule(labels, proba, classes, "f1_macro", "spam")
-        np.testing.assert_array_equal(predict_labels_per_fold(proba[None], classes, rule),
-                                      predict_labels(proba, classes, rule))
+        np.testing.assert_array_equal(rule.predict_per_fold(proba[None], classes), rule.predict(proba, classes))
 
 
 @settings(max_examples=30)
@@ -377,16 +441,16 @@ def test_per_fold_decision_matches_scipy_on_random_folds(seed, n_folds, n_rows, 
     classes = np.array([f"c{j}" for j in range(n_classes)], dtype=object)
     if n_classes == 2:
         threshold = float(rng.uniform(0.01, 0.99))
-        rule = {"kind": "threshold", "positive_class": "c1", "threshold": threshold}
+        rule = ThresholdRule(positive_class="c1", threshold=threshold)
         adjusted = expit(logit(per_fold[:, :, 1]) - logit(threshold)).mean(axis=0)
         expected, clear = np.where(adjusted >= 0.5, "c1", "c0"), np.abs(adjusted - 0.5) > 1e-9
     else:
         offsets = rng.normal(0, 1, n_classes)
-        rule = {"kind": "class_offsets", "offsets": offsets.tolist()}
+        rule = ClassOffsetsRule(offsets=tuple(offsets))
         adjusted = softmax(np.log(per_fold) + offsets, axis=2).mean(axis=0)
         top_two = np.sort(adjusted, axis=1)[:, -2:]
         expected, clear = classes[adjusted.argmax(axis=1)], top_two[:, 1] - top_two[:, 0] > 1e-9
-    predicted = predict_labels_per_fold(per_fold, classes, rule)
+    predicted = rule.predict_per_fold(per_fold, classes)
     np.testing.assert_array_equal(predicted[clear], expected[clear])
 
 
@@ -394,36 +458,49 @@ def test_per_fold_decision_differs_from_the_rule_on_the_fold_mean():
     # Binary: a threshold tuned low (0.2) for single models. Fold 0 is sure of spam, fold 1 sure of ham; their
     # mean (0.4505) clears 0.2, but re-centred at the threshold they average to 0.488 < 1/2: ham.
     per_fold = np.array([[[0.1, 0.9]], [[0.999, 0.001]]])
-    rule = {"kind": "threshold", "positive_class": "spam", "threshold": 0.2}
-    assert predict_labels(per_fold.mean(axis=0), BINARY, rule).tolist() == ["spam"]
+    rule = ThresholdRule(positive_class="spam", threshold=0.2)
+    assert rule.predict(per_fold.mean(axis=0), BINARY).tolist() == ["spam"]
     assert expit(logit([0.9, 0.001]) - logit(0.2)).mean() == pytest.approx(0.48848, abs=1e-5)
-    assert predict_labels_per_fold(per_fold, BINARY, rule).tolist() == ["ham"]
+    assert rule.predict_per_fold(per_fold, BINARY).tolist() == ["ham"]
     # Multiclass: offsets favouring the rare class c. The mean of two disagreeing folds gives c 0.255 * e > 0.535;
     # each fold's adjusted probabilities average to (0.118, 0.494, 0.388): b.
     classes = np.array(["a", "b", "c"], dtype=object)
     per_fold = np.array([[[0.4, 0.11, 0.49]], [[0.02, 0.96, 0.02]]])
-    rule = {"kind": "class_offsets", "offsets": [0.0, 0.0, 1.0]}
-    assert predict_labels(per_fold.mean(axis=0), classes, rule).tolist() == ["c"]
+    rule = ClassOffsetsRule(offsets=(0.0, 0.0, 1.0))
+    assert rule.predict(per_fold.mean(axis=0), classes).tolist() == ["c"]
     np.testing.assert_allclose(softmax(np.log(per_fold) + [0, 0, 1], axis=2).mean(axis=0),
                                [[0.118248, 0.493912, 0.387840]], atol=1e-6)
-    assert predict_labels_per_fold(per_fold, classes, rule).tolist() == ["b"]
+    assert rule.predict_per_fold(per_fold, classes).tolist() == ["b"]
 
 
 def test_per_fold_decision_rejects_bad_input():
-    rule = {"kind": "threshold", "positive_class": "spam", "threshold": 0.5}
+    rule = ThresholdRule(positive_class="spam", threshold=0.5)
     good = np.full((2, 3, 2), 0.5)
     with pytest.raises(ValueError, match=r"shape \(n_folds >= 1, n_rows, 2\)"):
-        predict_labels_per_fold(good[0], BINARY, rule)
+        rule.predict_per_fold(good[0], BINARY)
     with pytest.raises(ValueError, match=r"shape"):
-        predict_labels_per_fold(np.full((2, 3, 3), 0.3), BINARY, rule)
+        rule.predict_per_fold(np.full((2, 3, 3), 0.3), BINARY)
     for value in (np.nan, 1.5, -0.1):
         with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
-            predict_labels_per_fold(np.where(good == good, value, good), BINARY, rule)
-    for threshold in (1.5, -0.1, np.nan):
-        with pytest.raises(ValueError, match="not a probability"):
-            predict_labels_per_fold(good, BINARY, {**rule, "threshold": threshold})
-    with pytest.raises(ValueError, match="2 finite numbers"):
-        predict_labels_per_fold(good, BINARY, {"kind": "class_offsets", "offsets": [0.0, np.inf]})
+            rule.predict_per_fold(np.where(good == good, value, good), BINARY)
+
+
+def test_saved_rules_are_validated_when_loaded():
+    saved = {"kind": "threshold", "positive_class": "spam", "threshold": 0.25, "metric": "f1", "score": 0.5}
+    assert DecisionRule.from_json(saved, BINARY) == ThresholdRule("f1", 0.5, "spam", 0.25)
+    assert DecisionRule.from_json(saved, BINARY).to_json() == saved
+    for threshold in (1.5, -0.1, float("nan"), "0.5"):
+        with pytest.raises(ValueError, match=r"threshold in \[0, 1\]"):
+            DecisionRule.from_json({**saved, "threshold": threshold}, BINARY)
+    with pytest.raises(ValueError, match="positive_class among"):
+        DecisionRule.from_json({**saved, "positive_class": "eggs"}, BINARY)
+    with pytest.raises(ValueError, match="needs a binary task"):
+        DecisionRule.from_json(saved, np.array(["a", "b", "c"], dtype=object))
+    with pytest.raises(ValueError, match="2 finite offsets"):
+        DecisionRule.from_json({"kind": "class_offsets", "offsets": [0.0, float("inf")]}, BINARY)
+    with pytest.raises(ValueError, match="kind one of"):
+        DecisionRule.from_json({"kind": "vote"}, BINARY)
+    assert DecisionRule.from_json({"kind": "argmax"}, BINARY) == ArgmaxRule()
 
 
 def test_label_submission_is_decided_fold_by_fold(first_run, tiny):
@@ -441,10 +518,12 @@ def test_label_submission_is_decided_fold_by_fold(first_run, tiny):
     np.testing.assert_allclose(per_fold["baseline"].mean(axis=0), baseline_test[columns].to_numpy(), rtol=0,
                                atol=1e-15)
     blend = weight * per_fold["transformer"] + (1 - weight) * per_fold["baseline"]
-    np.testing.assert_array_equal(read_test_per_fold(first_run, tiny, "blend"), blend)
+    blend_per_fold = pd.read_csv(first_run / "blend_test_per_fold.csv", dtype={"id": str})
+    np.testing.assert_allclose(blend_per_fold[columns].to_numpy().reshape(2, 60, 2), blend, rtol=0, atol=1e-15)
     submission = pd.read_csv(first_run / "submission.csv", dtype=str, keep_default_na=False)
+    rule = DecisionRule.from_json(decisions["blend"], tiny.classes)
     np.testing.assert_array_equal(submission["label"].to_numpy(dtype=object),
-                                  predict_labels_per_fold(blend, tiny.classes, decisions["blend"]))
+                                  rule.predict_per_fold(blend, tiny.classes))
     # The report's predicted test shares are the submission's.
     report = json.loads((first_run / "report" / "report.json").read_text())
     assert report["models"]["blend"]["test_predicted_counts"] == {
@@ -454,31 +533,17 @@ def test_label_submission_is_decided_fold_by_fold(first_run, tiny):
 def test_label_submission_without_per_fold_files_names_the_step_to_rerun(first_run, data_dir, tmp_path, capsys):
     run = tmp_path / "old"
     shutil.copytree(first_run, run)
-    for name, step in (("test_per_fold.csv", "predict"), ("baseline_test_per_fold.csv", "baseline")):
+    for name, step, source in (("blend_test_per_fold.csv", "decide", "blend"),
+                               ("test_per_fold.csv", "predict", "transformer"),
+                               ("baseline_test_per_fold.csv", "baseline", "baseline")):
         (run / name).rename(run / f"{name}.away")
         with pytest.raises(SystemExit) as info:
-            run_pipeline(data_dir, run, "submit")
+            run_pipeline(data_dir, run, "submit", "--submission.source", source)
         error = capsys.readouterr().err
-        assert info.value.code == 2 and f"{name} is missing" in error and f"re-run the {step} step" in error
+        assert info.value.code == 2 and f"{name} is missing" in error and f"run the {step} step" in error
         (run / f"{name}.away").rename(run / name)
     assert (run / "submission.csv").read_bytes() == (first_run / "submission.csv").read_bytes()
     # The baseline step does not skip while one of its files is absent, so re-running it brings the file back.
     (run / "baseline_test_per_fold.csv").unlink()
     run_pipeline(data_dir, run, "baseline")
     assert (run / "baseline_test_per_fold.csv").read_bytes() == (first_run / "baseline_test_per_fold.csv").read_bytes()
-
-
-def test_a_per_fold_file_out_of_order_is_refused(tiny, tmp_path):
-    per_fold = np.random.default_rng(0).dirichlet([1, 1], size=(3, len(tiny.test)))
-    frame = per_fold_probability_frame(tiny.test_ids, per_fold, tiny.classes)
-    frame.to_csv(tmp_path / "baseline_test_per_fold.csv", index=False)
-    np.testing.assert_array_equal(read_test_per_fold(tmp_path, tiny, "baseline"), per_fold)
-    for spoiled in (frame.iloc[::-1], frame.iloc[:-1], frame.assign(fold=frame["fold"].replace({0: 1, 1: 0}))):
-        spoiled.to_csv(tmp_path / "baseline_test_per_fold.csv", index=False)
-        with pytest.raises(DecisionError, match="once per fold.*re-run the baseline step"):
-            read_test_per_fold(tmp_path, tiny, "baseline")
-    frame.assign(proba_spam=1.5).to_csv(tmp_path / "baseline_test_per_fold.csv", index=False)
-    with pytest.raises(DecisionError, match=r"outside \[0, 1\]"):
-        read_test_per_fold(tmp_path, tiny, "baseline")
-    with pytest.raises(DecisionError, match="blend.json is missing.*re-run the predict step"):
-        read_test_per_fold(tmp_path, tiny, "blend")

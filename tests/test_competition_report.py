@@ -43,6 +43,10 @@ def step(command: str, data: Path, run: Path, *extra: str) -> None:
           "--transformer.enabled", "false", *extra])
 
 
+# The report and compare steps of runs that report a (faked) Transformer: its section must be enabled.
+TRANSFORMER = ("--transformer.enabled", "true", "--transformer.lightning_config", "competition/configs/tiny_test.yaml")
+
+
 def read_oof(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"id": str, "label": str}, keep_default_na=False)
 
@@ -65,10 +69,10 @@ def binary(tmp_path_factory):
     step("baseline", data, run)
     fake_model_file(run, "baseline_oof.csv", "oof.csv", seed=1)
     fake_model_file(run, "baseline_test.csv", "test.csv", seed=2)
-    rule = {"kind": "threshold", "positive_class": "spam", "threshold": 0.37, "metric": "f1_macro", "score": 0.9,
-            "model": "transformer"}
-    (run / "decision.json").write_text(json.dumps(rule))
-    step("report", data, run)
+    fake_model_file(run, "baseline_test_per_fold.csv", "test_per_fold.csv", seed=3)
+    rule = {"kind": "threshold", "positive_class": "spam", "threshold": 0.37, "metric": "f1_macro", "score": 0.9}
+    (run / "decision.json").write_text(json.dumps({"transformer": rule}))
+    step("report", data, run, *TRANSFORMER)
     return data, run, rule
 
 
@@ -211,7 +215,7 @@ def test_multiclass_report_with_class_offsets(multiclass):
 def test_rerunning_the_report_is_byte_identical_and_drops_stale_figures(binary, tmp_path):
     data, run, _ = binary
     before = {p.name: p.read_bytes() for p in (run / "report").iterdir()}
-    step("report", data, run)
+    step("report", data, run, *TRANSFORMER)
     after = {p.name: p.read_bytes() for p in (run / "report").iterdir()}
     for name in ("report.md", "report.json", "report.html", *report_json(run)["figures"]):
         assert before[name] == after[name], name
@@ -219,12 +223,12 @@ def test_rerunning_the_report_is_byte_identical_and_drops_stale_figures(binary, 
     copy = tmp_path / "copy"
     copy.mkdir()
     for path in run.iterdir():
-        if path.is_file() and path.name not in ("oof.csv", "test.csv", "decision.json"):
+        if path.is_file() and path.name not in ("oof.csv", "test.csv", "test_per_fold.csv", "decision.json"):
             (copy / path.name).write_bytes(path.read_bytes())
     (copy / "report").mkdir()
     for name, content in before.items():
         (copy / "report" / name).write_bytes(content)
-    step("report", data, copy)
+    step("report", data, copy, *TRANSFORMER)
     assert not (copy / "report" / "threshold_transformer.png").exists()
     assert (copy / "report" / "threshold_baseline.png").exists()
 
@@ -233,7 +237,7 @@ def test_compare_two_runs(binary, tmp_path, capsys):
     data, run, _ = binary
     other = tmp_path / "run_c1"
     step("baseline", data, other, "--baseline.C", "1.0")
-    step("report", data, other, "--baseline.C", "1.0")
+    step("report", data, other, "--baseline.C", "1.0", *TRANSFORMER)
     capsys.readouterr()
     main(["compare", str(run), str(other), "--output", str(tmp_path / "cmp")])
     printed = capsys.readouterr().out
@@ -255,7 +259,7 @@ def test_compare_refuses_folders_without_a_report_and_run_folders_as_output(bina
     data, run, _ = binary
     with pytest.raises(SystemExit) as info:
         main(["compare", str(run), str(tmp_path)])
-    assert info.value.code == 2 and "has no report/report.json" in capsys.readouterr().err
+    assert info.value.code == 2 and "has no report: it is not a run folder" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
         main(["compare", str(run), "--output", str(run)])
     assert info.value.code == 2 and "is a run folder" in capsys.readouterr().err
@@ -267,12 +271,15 @@ def test_report_errors_are_clear(tmp_path, capsys):
     step("folds", data, run)
     with pytest.raises(SystemExit) as info:
         step("report", data, run)
-    assert info.value.code == 2 and "holds no out-of-fold predictions" in capsys.readouterr().err
+    assert info.value.code == 2 and "holds no model's probabilities yet" in capsys.readouterr().err
     step("baseline", data, run)
-    (run / "decision.json").write_text(json.dumps({"kind": "threshold", "positive_class": "eggs", "threshold": 0.5}))
-    with pytest.raises(SystemExit) as info:
-        step("report", data, run)
-    assert info.value.code == 2 and "positive_class" in capsys.readouterr().err
+    rule = {"kind": "threshold", "positive_class": "eggs", "threshold": 0.5}
+    for saved in ({"baseline": rule}, rule):  # a bad rule; a bare rule where a {model: rule} mapping belongs
+        (run / "decision.json").write_text(json.dumps(saved))
+        with pytest.raises(SystemExit) as info:
+            step("report", data, run)
+        error = capsys.readouterr().err
+        assert info.value.code == 2 and "decision.json does not fit" in error and "re-run the decide step" in error
     (run / "decision.json").unlink()
     oof = read_oof(run / "baseline_oof.csv")
     oof.iloc[::-1].to_csv(run / "baseline_oof.csv", index=False)

@@ -13,9 +13,13 @@ import pytest
 from tiny_competition import write_tiny_competition
 
 from competition.cli import main
-from competition.predict import FOLD_OOF_FILE, FOLD_TEST_FILE, fold_dir
 
 CONFIG = "competition/configs/tiny_test_pipeline.yaml"
+FOLD_OOF_FILE, FOLD_TEST_FILE = "predictions_oof.csv", "predictions_test.csv"
+
+
+def fold_dir(run: Path, k: int, j: int) -> Path:
+    return run / "folds" / (f"fold_{k}" if j == 0 else f"fold_{k}_seed_{j}")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +37,7 @@ def two_seed_run(data_dir, tmp_path_factory) -> Path:
 
 
 def member_predictions(run: Path, k: int, j: int, name: str) -> pd.DataFrame:
-    return pd.read_csv(fold_dir(run, k, j) / name, index_col=0)
+    return pd.read_csv(fold_dir(run, k, j) / name, index_col=0, dtype={"id": str})
 
 
 def test_each_fold_trains_one_model_per_seed_with_distinct_seeds(two_seed_run):
@@ -53,9 +57,9 @@ def test_fold_predictions_are_the_mean_of_the_seed_models(two_seed_run):
     columns = [c for c in oof.columns if c.startswith("proba_")]
     for k in range(2):
         held_out = [member_predictions(two_seed_run, k, j, FOLD_OOF_FILE) for j in range(2)]
-        expected = (held_out[0] + held_out[1]) / 2  # rows are train positions, columns class codes
-        np.testing.assert_allclose(oof.loc[expected.index, columns].to_numpy(), expected.to_numpy(), rtol=0,
-                                   atol=1e-12)
+        expected = (held_out[0] + held_out[1]) / 2  # rows are train ids, columns classes
+        np.testing.assert_allclose(oof.set_index("id").loc[expected.index, columns].to_numpy(),
+                                   expected.to_numpy(), rtol=0, atol=1e-12)
         test = [member_predictions(two_seed_run, k, j, FOLD_TEST_FILE) for j in range(2)]
         assert not np.allclose(test[0].to_numpy(), test[1].to_numpy())  # the seeds did differ
         np.testing.assert_allclose(per_fold.loc[per_fold["fold"] == k, columns].to_numpy(),
@@ -72,14 +76,14 @@ def test_n_seeds_below_one_is_rejected_before_training(data_dir, tmp_path, capsy
     with pytest.raises(SystemExit):
         main(["train", "--config", CONFIG, "--data.dir", str(data_dir), "--output", str(tmp_path / "run"),
               "--transformer.n_seeds", "0"])
-    assert "transformer.n_seeds must be a positive integer" in capsys.readouterr().err
-    assert not (tmp_path / "run" / "folds" / "fold_0").exists()
+    assert "transformer.n_seeds must be an integer >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_unknown_positive_class_is_rejected_before_training(data_dir, tmp_path, capsys):
-    # Checked by the train step itself, not first by the decision step after every fold has trained.
+    # Checked before any work, not by the decide step after every fold has trained.
     with pytest.raises(SystemExit):
         main(["train", "--config", CONFIG, "--data.dir", str(data_dir), "--output", str(tmp_path / "run"),
               "--threshold.positive_class", "spamm"])
     assert "threshold.positive_class 'spamm' is not a class" in capsys.readouterr().err
-    assert not (tmp_path / "run" / "folds" / "fold_0").exists()
+    assert not (tmp_path / "run").exists()

@@ -35,7 +35,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from sklearn.model_selection import train_test_split
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader
 
 from imbalance_xfmr.sampling.torch_sampler import ClassBalancedBatchSampler, ResamplingSampler
 
@@ -232,8 +232,6 @@ class TextDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         dataset = self._dataset("train")
         sampler = self._epoch_sampler(dataset)
-        if sampler is None:
-            return self._loader(dataset, sampler=RandomSampler(dataset), batch_size=self.batch_size)
         if self.resampling == "class_balanced":
             return self._loader(dataset, batch_sampler=ClassBalancedBatchSampler(sampler, self.batch_size))
         return self._loader(dataset, sampler=sampler, batch_size=self.batch_size)
@@ -456,10 +454,10 @@ class TextDataModule(pl.LightningDataModule):
         order = torch.argsort(dataset.lengths, descending=True, stable=True).tolist() if self.length_bucketing else None
         return self._loader(dataset, sampler=order, batch_size=self.eval_batch_size or self.batch_size)
 
-    def _epoch_sampler(self, dataset: PaddedTextDataset) -> ResamplingSampler | None:
-        """The per-epoch draw of training rows, resampled and length-bucketed as configured (None: a plain shuffle)."""
-        if self.resampling == "none" and not self.length_bucketing:
-            return None
+    def _epoch_sampler(self, dataset: PaddedTextDataset) -> ResamplingSampler:
+        """The per-epoch draw of training rows, resampled and length-bucketed as configured. Even the plain shuffle
+        is drawn from (seed, epoch) alone, not from torch's global generator, so a fit resumed from a checkpoint
+        sees the batches an uninterrupted one would."""
         labels = self._labelled_splits()[0][self.label_column].to_numpy()
         if self.resampling == "none":
             # An under-sample that keeps every row of every class is a plain per-epoch shuffle, which the

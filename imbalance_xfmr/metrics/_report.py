@@ -151,7 +151,7 @@ def classification_report_imbalanced(
     return report if output_dict else text
 
 
-_MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]<>()#+\-.!|~]")
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]<>|~]")
 
 
 def report_to_markdown(report: dict, digits: int = 3) -> str:
