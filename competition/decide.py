@@ -68,11 +68,11 @@ def step_decide(ctx: Context) -> dict[str, DecisionRule]:
 
 def current_rules(ctx: Context) -> dict[str, DecisionRule]:
     """The run folder's rules when they were tuned for the configured metric and positive class, for every model
-    the config makes; otherwise (or without them) tuned again by :func:`step_decide`."""
-    try:
-        rules = ctx.run.read_decisions(ctx.competition)
-    except ValueError:  # missing or unreadable: tune them (again)
+    the config makes; otherwise (or without them) tuned again by :func:`step_decide`. A malformed rule file is an
+    error naming the step to re-run, not something to overwrite."""
+    if not ctx.run.has_decisions():
         return step_decide(ctx)
+    rules = ctx.run.read_decisions(ctx.competition)
     positive = ctx.plan.positive_class
     if set(rules) == set(models_of(ctx)) and all(
             rule.metric == ctx.config.threshold.metric and getattr(rule, "positive_class", positive) == positive

@@ -34,9 +34,10 @@ def _png(figure: Figure) -> bytes:
 
 
 def _styled(draw):
-    """Draw under matplotlib's default style, so a user's matplotlibrc cannot change the bytes."""
+    """Draw under matplotlib's default style, so a user's matplotlibrc cannot change the bytes, and with mathtext
+    off: a label such as ``$5 or $10`` is text, not an unbalanced formula that fails the report."""
     def wrapper(*args, **kwargs) -> bytes:
-        with matplotlib.style.context("default"):
+        with matplotlib.style.context(["default", {"text.parse_math": False}]):
             return _png(draw(*args, **kwargs))
     wrapper.__doc__, wrapper.__name__ = draw.__doc__, draw.__name__
     return wrapper

@@ -84,19 +84,20 @@ def _problems_without_data(config: PipelineConfig) -> list[str]:
     return problems
 
 
-def _fold_model_config(config: PipelineConfig) -> dict[str, Any]:
-    """The fold models' user config, parsed by the ``imbalance-xfmr`` parser as fold 0's model would be."""
+def _fold_model_config(config: PipelineConfig, num_classes: int | None = None) -> dict[str, Any]:
+    """The fold models' user config, parsed by the ``imbalance-xfmr`` parser as fold 0's model would be (and, given
+    the number of classes, its DataModule and model built with placeholders, so their own range checks run)."""
     section = config.transformer
     user = user_config(section)
     placeholder = Path(config.output) / "folds"
     args = fit_args(user, tables=(placeholder / "train.csv", placeholder / "test.csv"), k=0, seed=config.seed,
                     folder=placeholder / "fold_0", checkpoints=placeholder / "fold_0" / "checkpoints")
     try:
-        check_lightning_config(args)
+        check_lightning_config(args, num_classes)
     except LightningConfigError as err:
         raise FoldModelConfigError(
             f"the fold models' config ({section.lightning_config} with transformer.data/.model/.trainer merged over "
-            f"it) is not valid for `imbalance-xfmr fit`: {err}. Fix that key in the YAML or with "
+            f"it) is not valid for `imbalance-xfmr fit`: {str(err).rstrip('.')}. Fix that key in the YAML or with "
             "--transformer.<section> '{key: value}'") from None
     if section.checkpoint == "best" and (user.get("checkpoints") or {}).get("monitor", "") is None:
         raise FoldModelConfigError("transformer.checkpoint is 'best', but the fold models' checkpoints.monitor is "
@@ -153,6 +154,8 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
     problems = _problems_with_data(config, competition)
     if problems:
         raise ConfigError("the config does not fit this competition:\n- " + "\n- ".join(problems))
+    if lightning is not None:
+        _fold_model_config(config, len(competition.classes))  # now with the checks that need the classes
     fold_seed = config.seed if config.folds.seed is None else config.folds.seed
     positive = None
     if len(competition.classes) == 2:

@@ -259,7 +259,7 @@ class _ParseOnlyCLI(ImbalanceXfmrCLI):
         pass
 
 
-def check_config(args: Mapping[str, Any]) -> Namespace:
+def check_config(args: Mapping[str, Any], num_classes: int | None = None) -> Namespace:
     """Parse and check the config dict ``args`` as ``imbalance-xfmr fit`` (and ``make_cli(args, run=False)``) would:
     every key known, every value of its declared type (DataModule, model, Trainer and callback signatures),
     ``checkpoints.monitor`` a validation metric, no ``ModelCheckpoint`` in ``trainer.callbacks``. Nothing is
@@ -268,9 +268,11 @@ def check_config(args: Mapping[str, Any]) -> Namespace:
     one of 'none', 'random_under', 'random_over', 'class_balanced'``.
 
     ``args`` holds no subcommand, nor ``fit``'s own ``ckpt_path``: what a caller gives :func:`make_cli` for
-    each model it builds. Checks that need the data (``checkpoints.monitor`` against the number of
-    classes) or the classes themselves (``TextClassifier`` and ``TextDataModule`` argument ranges) happen when
-    :func:`make_cli` builds them, before any training.
+    each model it builds. With ``num_classes`` (known to a caller that has read its data) the checks that need
+    it run too: ``checkpoints.monitor`` against the classes, and the argument ranges of ``TextDataModule`` and
+    ``TextClassifier`` (e.g. ``model.d_model: d_model must be a positive integer, got -3.``), by building both
+    with placeholders for what the data would link (a small model, no data read). Without it those checks
+    happen when :func:`make_cli` builds them, before any training.
     """
     if not isinstance(args, Mapping):
         raise ConfigError(f"the config must be a mapping of keys to values, got {type(args).__name__}")
@@ -286,7 +288,29 @@ def check_config(args: Mapping[str, Any]) -> Namespace:
             args=dict(args),
             run=False,
         )
-    return cli.config
+    config = cli.config
+    if num_classes is not None:
+        _check_monitor(config.checkpoints.monitor, num_classes)
+        _check_instantiable(config, num_classes)
+    return config
+
+
+def _check_instantiable(config: Namespace, num_classes: int) -> None:
+    """Build the DataModule and the model of ``config`` (the data's links replaced by placeholders: the vocabulary
+    at its largest, one row per class) to run their own argument checks; ConfigError names the section."""
+    data = config.data.as_dict()
+    try:
+        TextDataModule(**data)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"data: {_error_line(error)}") from None
+    linked = {"vocab_size": data["max_vocab_size"], "num_classes": num_classes, "class_counts": [1] * num_classes,
+              "pad_token_id": 0}
+    model = {key: value for key, value in config.model.as_dict().items() if key not in linked}
+    try:
+        with torch.device("meta"):  # shapes and checks only: no memory, no random draws
+            TextClassifier(**model, **linked)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"model: {_error_line(error)}") from None
 
 
 def _error_line(error: BaseException) -> str:

@@ -82,13 +82,14 @@ def test_ids_and_labels_that_look_like_numbers_round_trip_through_the_whole_pipe
 
 
 def test_labels_with_markup_characters_are_reported_as_themselves(tmp_path):
-    data = write_competition(tmp_path / "data", labels=("ham|ok", "**spam**"))
+    # A pipe (Markdown tables), bold marks (our inline markup), an unbalanced formula (matplotlib's mathtext).
+    data = write_competition(tmp_path / "data", labels=("ham|ok", "**spam** $\\frac{$"))
     run(data, tmp_path / "run", *BASELINE_ONLY)
     assert (tmp_path / "run" / "submission.csv").is_file()
     markdown = (tmp_path / "run" / "report" / "report.md").read_text()
-    assert "| ham\\|ok | 50 |" in markdown and "\\*\\*spam\\*\\*" in markdown
+    assert "| ham\\|ok | 50 |" in markdown and "\\*\\*spam\\*\\* $\\\\frac{$" in markdown
     page = (tmp_path / "run" / "report" / "report.html").read_text()
-    assert "<td>ham|ok</td>" in page and "<td>**spam**</td>" in page and "<strong>spam</strong>" not in page
+    assert "<td>ham|ok</td>" in page and "<td>**spam** $\\frac{$</td>" in page and "<strong>spam" not in page
 
 
 def test_a_failing_report_does_not_cost_the_submission(tmp_path, monkeypatch, capsys):
@@ -109,6 +110,10 @@ def test_a_failing_report_does_not_cost_the_submission(tmp_path, monkeypatch, ca
     (("--config", TINY, "--transformer.data", "{resampling: smote}"),
      "data.resampling: 'smote' is not one of"),
     (("--config", TINY, "--transformer.model", "{d_modle: 32}"), "model.d_modle: unknown key"),
+    (("--config", TINY, "--transformer.model", "{d_model: -3}"), "model: d_model must be a positive integer"),
+    (("--config", TINY, "--transformer.data", "{batch_size: 0}"), "data: batch_size must be a positive int"),
+    (("--config", TINY, "--transformer.lightning_config", "competition/configs/tiny_test_pipeline.yaml"),
+     "data.dir: unknown key"),
     (("--config", TINY, "--folds.n_splits", "11"), "folds.n_splits=11, but train.csv has fewer rows than that"),
     (("--config", TINY, "--seed", "-1"), "seed must be an integer >= 0, got -1"),
     (("--config", TINY, "--transformer.num_threads", "0"), "transformer.num_threads must be null"),

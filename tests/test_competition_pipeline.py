@@ -118,8 +118,8 @@ class KillAtSecondEpoch(pl.Callback):
             raise SimulatedKill
 
 
-def test_killed_run_skips_finished_folds_and_resumes_the_interrupted_one(first_run, data_dir, tmp_path,
-                                                                         monkeypatch):
+def _kill_fold_1(data_dir, output, monkeypatch):
+    """Run the pipeline into ``output`` until a kill in fold 1's second epoch."""
     build = competition.train.build
 
     def build_killing_fold_1(args):
@@ -128,11 +128,16 @@ def test_killed_run_skips_finished_folds_and_resumes_the_interrupted_one(first_r
             cli.trainer.callbacks.append(KillAtSecondEpoch())
         return cli
 
-    output = tmp_path / "killed"
     with monkeypatch.context() as patch:
         patch.setattr(competition.train, "build", build_killing_fold_1)
         with pytest.raises(SimulatedKill):
             run_pipeline(data_dir, output)
+
+
+def test_killed_run_skips_finished_folds_and_resumes_the_interrupted_one(first_run, data_dir, tmp_path,
+                                                                         monkeypatch):
+    output = tmp_path / "killed"
+    _kill_fold_1(data_dir, output, monkeypatch)
     fold_0, fold_1 = output / "folds" / "fold_0", output / "folds" / "fold_1"
     assert (fold_0 / "done.json").is_file() and not (fold_1 / "done.json").exists()
     assert (fold_1 / "checkpoints" / "last.ckpt").is_file() and not (output / "oof.csv").exists()
@@ -145,21 +150,6 @@ def test_killed_run_skips_finished_folds_and_resumes_the_interrupted_one(first_r
     # Per-epoch reseeding makes the resumed fold train exactly like the uninterrupted one.
     for name in REPRODUCIBLE:
         assert (output / name).read_bytes() == (first_run / name).read_bytes(), name
-
-
-def _kill_fold_1(data_dir, output, monkeypatch):
-    build = competition.train.build
-
-    def build_killing_fold_1(args):
-        cli = build(args)
-        if args["data"]["val_fold"] == 1:
-            cli.trainer.callbacks.append(KillAtSecondEpoch())
-        return cli
-
-    with monkeypatch.context() as patch:
-        patch.setattr(competition.train, "build", build_killing_fold_1)
-        with pytest.raises(SimulatedKill):
-            run_pipeline(data_dir, output)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "empty, no other checkpoint"])
