@@ -88,6 +88,16 @@ def probability_files(model: str) -> dict[str, str]:
     return {"oof": f"{prefix}oof.csv", "test_per_fold": f"{prefix}test_per_fold.csv", "test": f"{prefix}test.csv"}
 
 
+def fold_model_paths(run_path: str | Path, k: int = 0, j: int = 0) -> dict[str, Any]:
+    """Where fold ``k``'s model with seed index ``j`` lives in the run folder ``run_path``: ``"tables"`` (the train
+    and test tables the fold models read), ``"folder"`` and ``"checkpoints"`` (also for checking a config before
+    the folder is opened)."""
+    folds = Path(run_path) / FOLD_MODELS
+    folder = folds / (f"fold_{k}" if j == 0 else f"fold_{k}_seed_{j}")
+    return {"tables": (folds / FOLD_TRAIN_TABLE, folds / FOLD_TEST_TABLE), "folder": folder,
+            "checkpoints": folder / CHECKPOINTS}
+
+
 # Every top-level name this layout writes: what --overwrite may delete (the lock stays: it is held meanwhile).
 LAYOUT = (MANIFEST, LOG, FOLDS, FOLD_MODELS, DECISIONS, BLEND, SUBMISSION, REPORT,
           *(name for model in MODELS for name in probability_files(model).values()))
@@ -353,11 +363,10 @@ class RunFolder:
         """The tables the fold models' DataModules read (the competition's ids, texts and labels as they are, and
         each train row's fold); return (train table, test table). The bytes depend only on the competition and the
         folds, so rewriting them on a rerun leaves them equal."""
-        folder = self.path / FOLD_MODELS
+        paths = fold_model_paths(self.path)["tables"]
         train = pd.DataFrame({ID: competition.train_ids, TEXT: competition.train_texts,
                               LABEL: competition.train_labels, FOLD: fold})
         test = pd.DataFrame({ID: competition.test_ids, TEXT: competition.test_texts})
-        paths = folder / FOLD_TRAIN_TABLE, folder / FOLD_TEST_TABLE
         write_csv(paths[0], train)
         write_csv(paths[1], test)
         return paths
@@ -365,10 +374,10 @@ class RunFolder:
     def fold_model_dir(self, k: int, j: int = 0) -> Path:
         """The folder of fold ``k``'s model with seed index ``j`` (``transformer.n_seeds``): checkpoints, logs,
         done marker, predictions. The first seed's is plain ``fold_k``."""
-        return self.path / FOLD_MODELS / (f"fold_{k}" if j == 0 else f"fold_{k}_seed_{j}")
+        return fold_model_paths(self.path, k, j)["folder"]
 
     def checkpoint_dir(self, k: int, j: int = 0) -> Path:
-        return self.fold_model_dir(k, j) / CHECKPOINTS
+        return fold_model_paths(self.path, k, j)["checkpoints"]
 
     def read_done(self, k: int, j: int = 0) -> FoldResult | None:
         """The fold model's ``done.json`` (None while it is not trained)."""

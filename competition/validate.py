@@ -21,7 +21,7 @@ from competition.data import Competition, is_missing
 from competition.errors import PipelineError
 from competition.fold_models import FoldModelConfigError, fit_args, user_config
 from competition.rules import threshold_metrics
-from competition.run_folder import sha256
+from competition.run_folder import fold_model_paths, sha256
 from imbalance_xfmr.cli import ConfigError as LightningConfigError
 from imbalance_xfmr.cli import check_config as check_lightning_config
 
@@ -89,9 +89,7 @@ def _fold_model_config(config: PipelineConfig, num_classes: int | None = None) -
     the number of classes, its DataModule and model built with placeholders, so their own range checks run)."""
     section = config.transformer
     user = user_config(section)
-    placeholder = Path(config.output) / "folds"
-    args = fit_args(user, tables=(placeholder / "train.csv", placeholder / "test.csv"), k=0, seed=config.seed,
-                    folder=placeholder / "fold_0", checkpoints=placeholder / "fold_0" / "checkpoints")
+    args = fit_args(user, k=0, seed=config.seed, **fold_model_paths(config.output))
     try:
         check_lightning_config(args, num_classes)
     except LightningConfigError as err:

@@ -307,7 +307,7 @@ def _check_instantiable(config: Namespace, num_classes: int) -> None:
               "pad_token_id": 0}
     model = {key: value for key, value in config.model.as_dict().items() if key not in linked}
     try:
-        with torch.device("meta"):  # shapes and checks only: no memory, no random draws
+        with torch.random.fork_rng(devices=[]):  # its random initialisation leaves the caller's generator alone
             TextClassifier(**model, **linked)
     except (ValueError, TypeError) as error:
         raise ConfigError(f"model: {_error_line(error)}") from None
