@@ -23,8 +23,6 @@ from competition.errors import PipelineError
 from competition.run_folder import FOLD, ID, LABEL, TEXT
 from imbalance_xfmr.cli import ImbalanceXfmrCLI, make_cli
 
-LOGS = "logs"
-
 
 class FoldModelConfigError(PipelineError):
     """The transformer section cannot make fold models; the message names the key and what to write instead."""
@@ -68,10 +66,11 @@ def model_seed(seed: int, k: int, j: int, n_folds: int) -> int:
 
 
 def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed: int,
-             folder: Path, checkpoints: Path) -> dict[str, Any]:
-    """The ``imbalance-xfmr fit`` config of fold ``k``'s model trained with ``seed`` in ``folder``: ``user`` and
-    the keys the pipeline owns. ``checkpoints`` is a fixed folder, where a rerun after a kill finds them; the logs
-    go to ``folder/logs/version_<attempt>``, so each attempt keeps its own metrics.csv."""
+             folder: Path, checkpoints: Path, logs: str) -> dict[str, Any]:
+    """The ``imbalance-xfmr fit`` config of fold ``k``'s model trained with ``seed`` in ``folder`` (the paths of
+    :func:`competition.run_folder.fold_model_paths`): ``user`` and the keys the pipeline owns. ``checkpoints`` is a
+    fixed folder, where a rerun after a kill finds them; the logs go to ``folder/<logs>/version_<attempt>``, so
+    each attempt keeps its own metrics.csv."""
     train_table, test_table = tables
     return merge(user, {
         "seed_everything": seed,
@@ -80,7 +79,7 @@ def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed
                  "checkpoint_path": None},
         "trainer": {"default_root_dir": str(folder),
                     "logger": {"class_path": "pytorch_lightning.loggers.CSVLogger",
-                               "init_args": {"save_dir": str(folder), "name": LOGS}}},
+                               "init_args": {"save_dir": str(folder), "name": logs}}},
         "checkpoints": {"dirpath": str(checkpoints)},
     })
 

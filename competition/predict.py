@@ -66,7 +66,7 @@ def step_predict(ctx: Context) -> None:
         run.log("predict: disabled (transformer.enabled=false)")
         return
     fold = run_folds(ctx)
-    tables = run.write_fold_tables(competition, fold)
+    run.write_fold_tables(competition, fold)
     classes, n_folds, n_seeds = competition.classes, int(fold.max()) + 1, config.transformer.n_seeds
     oof = np.zeros((len(fold), len(classes)))
     test_per_fold = np.zeros((n_folds, len(competition.test), len(classes)))
@@ -80,8 +80,8 @@ def step_predict(ctx: Context) -> None:
             folder = run.fold_model_dir(k, j)
             outputs = {split: run.fold_prediction_file(k, j, split) for split in ("validation", "test")}
             if not all(path.is_file() for path in outputs.values()):
-                fit = fit_args(ctx.plan.lightning, tables=tables, k=k, seed=model_seed(config.seed, k, j, n_folds),
-                               folder=folder, checkpoints=run.checkpoint_dir(k, j))
+                fit = fit_args(ctx.plan.lightning, k=k, seed=model_seed(config.seed, k, j, n_folds),
+                               **run.fold_model_paths(k, j))
                 checkpoint = folder / done.checkpoint
                 with torch_threads(config.transformer.num_threads):
                     for split, output in outputs.items():

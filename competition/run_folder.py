@@ -68,6 +68,7 @@ FOLDS = "folds.csv"
 FOLD_MODELS = "folds"
 FOLD_TRAIN_TABLE, FOLD_TEST_TABLE = "train.csv", "test.csv"
 CHECKPOINTS = "checkpoints"
+LOGS = "logs"  # a fold model's logger name: its logs go to <fold model>/logs/version_<attempt>/
 DONE = "done.json"
 FOLD_PREDICTIONS = {"validation": "predictions_oof.csv", "test": "predictions_test.csv"}
 DECISIONS = "decision.json"
@@ -90,12 +91,12 @@ def probability_files(model: str) -> dict[str, str]:
 
 def fold_model_paths(run_path: str | Path, k: int = 0, j: int = 0) -> dict[str, Any]:
     """Where fold ``k``'s model with seed index ``j`` lives in the run folder ``run_path``: ``"tables"`` (the train
-    and test tables the fold models read), ``"folder"`` and ``"checkpoints"`` (also for checking a config before
-    the folder is opened)."""
+    and test tables the fold models read), ``"folder"``, ``"checkpoints"`` and ``"logs"`` (the logger's name inside
+    the folder); also for checking a config before the folder is opened."""
     folds = Path(run_path) / FOLD_MODELS
     folder = folds / (f"fold_{k}" if j == 0 else f"fold_{k}_seed_{j}")
     return {"tables": (folds / FOLD_TRAIN_TABLE, folds / FOLD_TEST_TABLE), "folder": folder,
-            "checkpoints": folder / CHECKPOINTS}
+            "checkpoints": folder / CHECKPOINTS, "logs": LOGS}
 
 
 # Every top-level name this layout writes: what --overwrite may delete (the lock stays: it is held meanwhile).
@@ -371,13 +372,14 @@ class RunFolder:
         write_csv(paths[1], test)
         return paths
 
+    def fold_model_paths(self, k: int, j: int = 0) -> dict[str, Any]:
+        """:func:`fold_model_paths` in this run folder (what :func:`competition.fold_models.fit_args` takes)."""
+        return fold_model_paths(self.path, k, j)
+
     def fold_model_dir(self, k: int, j: int = 0) -> Path:
         """The folder of fold ``k``'s model with seed index ``j`` (``transformer.n_seeds``): checkpoints, logs,
         done marker, predictions. The first seed's is plain ``fold_k``."""
         return fold_model_paths(self.path, k, j)["folder"]
-
-    def checkpoint_dir(self, k: int, j: int = 0) -> Path:
-        return fold_model_paths(self.path, k, j)["checkpoints"]
 
     def read_done(self, k: int, j: int = 0) -> FoldResult | None:
         """The fold model's ``done.json`` (None while it is not trained)."""

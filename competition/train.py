@@ -41,7 +41,7 @@ def step_train(ctx: Context) -> None:
         return
     fold = run_folds(ctx)
     run.pin("transformer")
-    tables = run.write_fold_tables(ctx.competition, fold)
+    run.write_fold_tables(ctx.competition, fold)
     n_folds, n_seeds = int(fold.max()) + 1, config.transformer.n_seeds
     results = []
     for k in range(n_folds):
@@ -54,9 +54,9 @@ def step_train(ctx: Context) -> None:
                 continue
             start = time.perf_counter()
             seed = model_seed(config.seed, k, j, n_folds)
-            checkpoints = run.checkpoint_dir(k, j)
-            args = fit_args(ctx.plan.lightning, tables=tables, k=k, seed=seed, folder=run.fold_model_dir(k, j),
-                            checkpoints=checkpoints)
+            paths = run.fold_model_paths(k, j)
+            checkpoints = paths["checkpoints"]
+            args = fit_args(ctx.plan.lightning, k=k, seed=seed, **paths)
             run.discard_fold_predictions(k, j)  # a model trained again predicts again
             with torch_threads(config.transformer.num_threads):
                 with warnings.catch_warnings(record=True) as caught:
@@ -74,7 +74,7 @@ def step_train(ctx: Context) -> None:
             result = FoldResult(fold=k, seed=seed, status="resumed" if resume else "trained",
                                 train_rows=int((fold != k).sum()), valid_rows=int((fold == k).sum()),
                                 epochs=int(cli.trainer.current_epoch), seconds=round(time.perf_counter() - start, 1),
-                                checkpoint=str(checkpoint.relative_to(run.fold_model_dir(k, j))))
+                                checkpoint=str(checkpoint.relative_to(paths["folder"])))
             run.write_done(k, j, result)
             results.append(result)
             run.log(f"{name}: done in {result.seconds:.1f} s")
