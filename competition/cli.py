@@ -73,6 +73,12 @@ def build_parser() -> ArgumentParser:
         sub.add_argument("--overwrite", action=ActionYesNo, default=False,
                          help="Delete a different run's files in --output (only those; only in a run folder) instead "
                               "of refusing")
+        if name == "train":
+            sub.add_argument("--only-fold", type=Optional[int], default=None,
+                             help="Train only this fold's models (0-based), as one job of many sharing --output "
+                                  "(e.g. a SLURM array task); a later `run` gathers")
+            sub.add_argument("--only-seed", type=Optional[int], default=None,
+                             help="With --only-fold: only this seed index's model (0-based, < transformer.n_seeds)")
         subcommands.add_subcommand(name, sub, help=HELP[name])
     compare = ArgumentParser(description=HELP["compare"], allow_abbrev=False)
     compare.add_argument("runs", nargs="+", type=str, help="Run folders, each with a report (run `report` first)")
@@ -91,19 +97,25 @@ def resolve_config(parser: ArgumentParser, args: Namespace) -> PipelineConfig:
     return config
 
 
-def open_context(config: PipelineConfig, command: str, overwrite: bool) -> Context:
+# How long a `train --only-fold` job waits for the run folder's lock: other jobs hold it while they set up.
+JOB_LOCK_WAIT_S = 600
+
+
+def open_context(config: PipelineConfig, command: str, overwrite: bool, only_fold: int | None = None,
+                 only_seed: int | None = None) -> Context:
     """Check the config, read and validate the data, check the config against it, then lock and open the run
     folder: nothing is written unless all of that passed."""
-    lightning = check_config(config)
+    lightning = check_config(config, only_fold, only_seed)
     data = config.data
     competition = load_competition(data.dir, data.id_column, data.text_column, data.label_column,
                                    config.submission.kind, data.encoding)
     resolved = plan(config, competition, lightning)
     run = RunFolder.open(config.output, dataclasses.asdict(config), resolved.data_files, resolved.pins,
-                         command=command, overwrite=overwrite)
+                         command=command if only_fold is None else f"{command} --only-fold {only_fold}",
+                         overwrite=overwrite, wait=0 if only_fold is None else JOB_LOCK_WAIT_S)
     for warning in competition.warnings:
         run.log(f"warning: {warning}")
-    return Context(config, competition, resolved, run)
+    return Context(config, competition, resolved, run, only_fold, only_seed)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
             print(write_comparison(args.compare.runs, args.compare.output), end="")
             return
         config = resolve_config(parser, args)
-        ctx = open_context(config, command, args[command].overwrite)
+        flags = args[command]
+        ctx = open_context(config, command, flags.overwrite, flags.get("only_fold"), flags.get("only_seed"))
         with ctx.run:
             for step in list(STEPS) if command == "run" else [command]:
                 STEPS[step](ctx)

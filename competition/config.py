@@ -10,7 +10,7 @@ any step writes anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from typing import Literal, Optional
 
 
 
@@ -66,6 +66,9 @@ class TransformerConfig:
             predictions.
         checkpoint: Which checkpoint of each fold predicts: the last epoch's, or the best epoch's by the model's
             ``checkpoints.monitor`` (picked on the fold's own held-out rows, so its OOF scores flatter it a little).
+        parallel: How many fold models train at once, each in a worker process of its own (same results as one
+            after another, byte for byte). null: as many as the machine takes: one per GPU when the fold models
+            train on GPUs, else one per core at num_threads threads each. 1: one after another, in this process.
         num_threads: torch's intra-op threads while training and predicting; None keeps torch's default (one per
             core). 1 is the default because these small models gain nothing from more, OpenMP's busy-waiting
             threads slow a shared or loaded machine down many times over, and one thread makes the floating-point
@@ -74,11 +77,14 @@ class TransformerConfig:
 
     enabled: bool = True
     lightning_config: Optional[str] = None
-    model: dict[str, Any] = field(default_factory=dict)
-    trainer: dict[str, Any] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
+    # Plain `dict`, not dict[str, Any]: jsonargparse would instantiate a {class_path: ...} inside (a callback, a
+    # logger) into an object here, while these are YAML data for the fold models' own parser.
+    model: dict = field(default_factory=dict)
+    trainer: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
     n_seeds: int = 1
     checkpoint: Literal["last", "best"] = "last"
+    parallel: Optional[int] = None
     num_threads: Optional[int] = 1
 
 

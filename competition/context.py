@@ -20,3 +20,5 @@ class Context:
     competition: Competition
     plan: Plan
     run: RunFolder
+    only_fold: int | None = None  # train --only-fold: the one fold whose models this job trains
+    only_seed: int | None = None  # train --only-seed: the one seed index of that fold

@@ -38,7 +38,9 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -202,14 +204,15 @@ class RunFolder:
 
     @classmethod
     def open(cls, path: str | Path, config: Mapping[str, Any], data: Mapping[str, Mapping[str, str]],
-             pins: Mapping[str, Any], *, command: str, overwrite: bool = False) -> "RunFolder":
+             pins: Mapping[str, Any], *, command: str, overwrite: bool = False, wait: float = 0) -> "RunFolder":
         """Lock and open the run folder ``path`` (created if needed) for ``command``.
 
         ``config`` is the resolved config (JSON-able) and ``data`` the input files (name -> ``{"path", "sha256"}``),
         both recorded in the manifest; ``pins`` maps each artifact group the run may produce
         (``"folds"``, ``"baseline"``, ``"transformer"``) to the config and data it depends on. A group the folder
         already holds must have the same pin, else :class:`RunFolderError` lists the differences, unless
-        ``overwrite``, which deletes this layout's files (and nothing else) first.
+        ``overwrite``, which deletes this layout's files (and nothing else) first. ``wait``: seconds to wait for
+        the lock of another run (0: refuse at once), for jobs that share the folder (see :meth:`shared`).
         """
         path = Path(path)
         if path.exists() and not path.is_dir():
@@ -220,7 +223,7 @@ class RunFolder:
                                  "choose a new or empty folder for --output")
         try:
             path.mkdir(parents=True, exist_ok=True)
-            lock = filelock.FileLock(str(path / LOCK), timeout=0)
+            lock = filelock.FileLock(str(path / LOCK), timeout=wait)
             lock.acquire()
         except filelock.Timeout:
             raise RunFolderError(f"{path} is in use by another run ({cls._holder(manifest_path)}); wait for it to "
@@ -249,8 +252,8 @@ class RunFolder:
                      lock: filelock.BaseFileLock) -> "RunFolder":
         pins, data = _plain(dict(pins)), _plain(dict(data))
         manifest_path = path / MANIFEST
-        entry = {"command": command, "started_at": _now(), "finished_at": None, "status": "running",
-                 "pid": os.getpid(), "host": socket.gethostname()}
+        entry = {"id": uuid.uuid4().hex, "command": command, "started_at": _now(), "finished_at": None,
+                 "status": "running", "pid": os.getpid(), "host": socket.gethostname()}
         saved = None
         if manifest_path.is_file():
             try:
@@ -311,7 +314,29 @@ class RunFolder:
             self.save_manifest()
 
     def save_manifest(self) -> None:
+        """Write the manifest, keeping what other invocations sharing the folder recorded meanwhile (their
+        history entries and pins; see :meth:`shared`). Called with the lock held."""
+        try:
+            on_disk = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            on_disk = None
+        if _is_ours(on_disk) and on_disk.get("created_at") == self.manifest.get("created_at"):
+            mine = self.manifest["history"][-1]  # this invocation's entry; the others are as the disk has them
+            others = [entry for entry in on_disk.get("history", []) if entry.get("id") != mine["id"]]
+            self.manifest["history"] = sorted([*others, mine], key=lambda entry: entry["started_at"])
+            self.manifest["pins"] = {**(on_disk.get("pins") or {}), **self.manifest["pins"]}
         write_json(self.path / MANIFEST, self.manifest)
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        """Release the run lock for the block, so that other jobs (``train --only-fold``) can open the folder
+        and train other fold models meanwhile; each fold model is guarded by its own lock
+        (:func:`model_lock`). The lock is taken again, waiting as long as it takes, when the block ends."""
+        self._lock.release()
+        try:
+            yield
+        finally:
+            self._lock.acquire(timeout=-1)
 
     def log(self, message: str) -> None:
         """Print ``message`` to stderr and append it, timestamped, to the folder's ``run.log``."""
@@ -383,25 +408,11 @@ class RunFolder:
 
     def read_done(self, k: int, j: int = 0) -> FoldResult | None:
         """The fold model's ``done.json`` (None while it is not trained)."""
-        path = self.fold_model_dir(k, j) / DONE
-        if not path.is_file():
-            return None
-        try:
-            return FoldResult(**json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, TypeError) as err:
-            raise RunFolderError(f"{path} is unreadable ({err}); delete it and re-run the train step") from err
-
-    def write_done(self, k: int, j: int, result: FoldResult) -> None:
-        write_json(self.fold_model_dir(k, j) / DONE, asdict(result))
+        return read_done(self.fold_model_dir(k, j))
 
     def fold_prediction_file(self, k: int, j: int, split: Literal["validation", "test"]) -> Path:
         """Where the fold model writes its probabilities of ``split`` (its held-out rows, or the test rows)."""
         return self.fold_model_dir(k, j) / FOLD_PREDICTIONS[split]
-
-    def discard_fold_predictions(self, k: int, j: int) -> None:
-        """Remove a fold model's predictions (it is being trained again, so they would be stale)."""
-        for split in FOLD_PREDICTIONS:
-            self.fold_prediction_file(k, j, split).unlink(missing_ok=True)
 
     def read_fold_predictions(self, k: int, j: int, split: Literal["validation", "test"],
                               competition: Competition, ids: np.ndarray) -> np.ndarray:
@@ -553,6 +564,36 @@ class RunFolder:
         write_text(folder / "report.html", html)
         write_json(folder / "report.json", numbers)
         return folder
+
+
+def read_done(folder: str | Path) -> FoldResult | None:
+    """The ``done.json`` of the fold model in ``folder`` (None while it is not trained). Module-level, like
+    :func:`write_done` and :func:`model_lock`, for the worker processes that train fold models in parallel."""
+    path = Path(folder) / DONE
+    if not path.is_file():
+        return None
+    try:
+        return FoldResult(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as err:
+        raise RunFolderError(f"{path} is unreadable ({err}); delete it and re-run the train step") from err
+
+
+def write_done(folder: str | Path, result: FoldResult) -> None:
+    """Mark the fold model in ``folder`` as trained (written once its fit is over)."""
+    write_json(Path(folder) / DONE, asdict(result))
+
+
+def discard_fold_predictions(folder: str | Path) -> None:
+    """Remove the predictions of the fold model in ``folder`` (it is being trained again: they would be stale)."""
+    for name in FOLD_PREDICTIONS.values():
+        (Path(folder) / name).unlink(missing_ok=True)
+
+
+def model_lock(folder: str | Path) -> filelock.BaseFileLock:
+    """The lock of the fold model in ``folder``: held by whoever trains it (a worker process, a ``train
+    --only-fold`` job), so that two never train one model at once."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return filelock.FileLock(str(Path(folder) / LOCK))
 
 
 def _probability_columns(classes: Sequence[Any]) -> list[str]:

@@ -9,19 +9,129 @@ model's fixed ``checkpoints/`` folder, reseeds every batch and runs deterministi
   (:func:`imbalance_xfmr.training.readable_checkpoint`: an empty or truncated ``last.ckpt`` is named in a warning
   and passed over) and trains exactly as if it had never stopped;
 - ``done.json`` is written once the fit is over; the predict step then predicts with the model.
+
+Fold models are independent, so ``transformer.parallel`` of them train at once, each in a worker process of its
+own (``concurrent.futures`` with ``spawn``; one GPU per worker when the fold models train on GPUs), with the same
+results, byte for byte, as one after another. ``python -m competition train --only-fold K [--only-seed J]`` trains
+one fold's models alone, so a cluster scheduler can spread the folds over machines that share the run folder;
+each model is trained under its own lock (:func:`competition.run_folder.model_lock`), and a later ``run`` skips
+what the jobs finished and gathers.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import filelock
+import torch
 
 from competition.context import Context
-from competition.fold_models import build, fit_args, model_seed, torch_threads
+from competition.errors import PipelineError
+from competition.fold_models import build, fit_args, merge, model_seed, torch_threads
 from competition.folds import run_folds
-from competition.run_folder import FoldResult
+from competition.run_folder import (
+    FoldResult,
+    RunFolder,
+    discard_fold_predictions,
+    model_lock,
+    read_done,
+    write_done,
+)
 from imbalance_xfmr.training import LAST_CHECKPOINT, best_checkpoint, readable_checkpoint
+
+class TrainingError(PipelineError):
+    """Fold models could not all be trained; the message says how to resume."""
+
+
+# What a worker process shows: no progress bars or model summaries interleaved on one terminal (neither changes
+# a number the model computes); the parent logs a line per finished model.
+QUIET = {"trainer": {"enable_progress_bar": False, "enable_model_summary": False}}
+
+
+@dataclass(frozen=True)
+class ModelTask:
+    """One fold model to fit: everything a worker process needs (picklable)."""
+
+    name: str  # "transformer fold 2/5", with the seed index when there are several
+    fold: int
+    seed: int
+    args: dict[str, Any]  # the `imbalance-xfmr` config (competition.fold_models.fit_args)
+    folder: Path
+    checkpoints: Path
+    checkpoint: str  # transformer.checkpoint: "last" or "best"
+    num_threads: int | None
+    train_rows: int
+    valid_rows: int
+
+
+def fit_model(task: ModelTask) -> tuple[FoldResult, list[str]]:
+    """Fit ``task``'s model under its lock (resuming from its newest readable checkpoint), write its ``done.json``
+    and return (its record, what is worth a log line). A model another job finished meanwhile is skipped."""
+    start = time.perf_counter()
+    lock, messages = model_lock(task.folder), []
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        lock.acquire()  # another job is training this model: wait for it, then find it done
+        messages.append("waited for another job that was training it")
+    try:
+        done = read_done(task.folder)
+        if done is not None:
+            return replace(done, status="skipped"), messages
+        discard_fold_predictions(task.folder)  # a model trained again predicts again
+        with torch_threads(task.num_threads):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                resume = readable_checkpoint(task.checkpoints)
+            messages += [f"warning: {warning.message}" for warning in caught]  # an unreadable checkpoint, named
+            cli = build(task.args)
+            cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume, weights_only=True)
+        # transformer.checkpoint=best needs a monitor (checked before any work), so a best checkpoint exists.
+        best = best_checkpoint(task.checkpoints) if task.checkpoint == "best" else None
+        checkpoint = best or task.checkpoints / LAST_CHECKPOINT
+        result = FoldResult(fold=task.fold, seed=task.seed, status="resumed" if resume else "trained",
+                            train_rows=task.train_rows, valid_rows=task.valid_rows,
+                            epochs=int(cli.trainer.current_epoch), seconds=round(time.perf_counter() - start, 1),
+                            checkpoint=str(checkpoint.relative_to(task.folder)))
+        write_done(task.folder, result)
+    finally:
+        lock.release()
+    if resume is not None:
+        messages.append(f"resumed from {resume.name}")
+    return result, messages
+
+
+def _claim_gpu(gpus: multiprocessing.Queue | None) -> None:
+    """Worker initialiser: with GPUs, take one of them for this worker's whole life (a fold per GPU)."""
+    if gpus is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus.get())
+
+
+def _uses_gpus(lightning: dict[str, Any]) -> bool:
+    accelerator = str((lightning.get("trainer") or {}).get("accelerator", "auto"))
+    return torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
+
+
+def n_workers(config_parallel: int | None, num_threads: int | None, n_tasks: int, gpus: bool) -> int:
+    """How many fold models train at once: ``transformer.parallel``, else one per GPU, else as many as the cores
+    take at ``transformer.num_threads`` threads each; never more than there are models."""
+    if config_parallel is not None:
+        wanted = config_parallel
+    elif gpus:
+        wanted = torch.cuda.device_count()
+    else:
+        wanted = (os.cpu_count() or 1) // max(num_threads or 1, 1)
+    return max(1, min(wanted, n_tasks))
 
 
 def summary_table(results: Sequence[FoldResult]) -> str:
@@ -29,12 +139,13 @@ def summary_table(results: Sequence[FoldResult]) -> str:
     lines = ["| fold | seed | status | train rows | valid rows | epochs | seconds | checkpoint |",
              "|---:|---:|---|---:|---:|---:|---:|---|"]
     lines += [f"| {r.fold} | {r.seed} | {r.status} | {r.train_rows} | {r.valid_rows} | {r.epochs} | "
-              f"{r.seconds:.1f} | {r.checkpoint} |" for r in results]
+              f"{r.seconds:.1f} | {r.checkpoint} |" for r in sorted(results, key=lambda r: (r.fold, r.seed))]
     return "\n".join(lines)
 
 
 def step_train(ctx: Context) -> None:
-    """Fit (or skip, or resume) every fold's models in turn; log a line per model and the summary table."""
+    """Fit (or skip, or resume) the fold models (all, or ``--only-fold``'s), in parallel workers or in this
+    process; log a line per model and the summary table."""
     config, run = ctx.config, ctx.run
     if not config.transformer.enabled:
         run.log("train: disabled (transformer.enabled=false)")
@@ -43,40 +154,68 @@ def step_train(ctx: Context) -> None:
     run.pin("transformer")
     run.write_fold_tables(ctx.competition, fold)
     n_folds, n_seeds = int(fold.max()) + 1, config.transformer.n_seeds
-    results = []
-    for k in range(n_folds):
-        for j in range(n_seeds):
+    results, tasks = [], []
+    for k in range(n_folds) if ctx.only_fold is None else [ctx.only_fold]:
+        for j in range(n_seeds) if ctx.only_seed is None else [ctx.only_seed]:
             name = f"transformer fold {k + 1}/{n_folds}" + (f", seed {j + 1}/{n_seeds}" if n_seeds > 1 else "")
             done = run.read_done(k, j)
             if done is not None:
-                results.append(FoldResult(**{**vars(done), "status": "skipped"}))
+                results.append(replace(done, status="skipped"))
                 run.log(f"{name}: already trained, skipped")
                 continue
-            start = time.perf_counter()
             seed = model_seed(config.seed, k, j, n_folds)
             paths = run.fold_model_paths(k, j)
-            checkpoints = paths["checkpoints"]
-            args = fit_args(ctx.plan.lightning, k=k, seed=seed, **paths)
-            run.discard_fold_predictions(k, j)  # a model trained again predicts again
-            with torch_threads(config.transformer.num_threads):
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    resume = readable_checkpoint(checkpoints)
-                for warning in caught:  # an unreadable checkpoint, named: into run.log too
-                    run.log(f"{name}: warning: {warning.message}")
-                run.log(f"{name}: {f'resuming from {resume.name}' if resume else 'training'} on "
-                        f"{int((fold != k).sum())} rows, validating on {int((fold == k).sum())}")
-                cli = build(args)
-                cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume, weights_only=True)
-            # transformer.checkpoint=best needs a monitor (checked before any work), so a best checkpoint exists.
-            best = best_checkpoint(checkpoints) if config.transformer.checkpoint == "best" else None
-            checkpoint = best or checkpoints / LAST_CHECKPOINT
-            result = FoldResult(fold=k, seed=seed, status="resumed" if resume else "trained",
-                                train_rows=int((fold != k).sum()), valid_rows=int((fold == k).sum()),
-                                epochs=int(cli.trainer.current_epoch), seconds=round(time.perf_counter() - start, 1),
-                                checkpoint=str(checkpoint.relative_to(paths["folder"])))
-            run.write_done(k, j, result)
-            results.append(result)
-            run.log(f"{name}: done in {result.seconds:.1f} s")
+            tasks.append(ModelTask(name, k, seed, fit_args(ctx.plan.lightning, k=k, seed=seed, **paths),
+                                   paths["folder"], paths["checkpoints"], config.transformer.checkpoint,
+                                   config.transformer.num_threads, int((fold != k).sum()), int((fold == k).sum())))
+    gpus = _uses_gpus(ctx.plan.lightning)
+    workers = n_workers(config.transformer.parallel, config.transformer.num_threads, len(tasks), gpus)
+    if tasks:
+        run.log(f"train: {len(tasks)} fold model(s) to fit, {workers} at a time"
+                + (" (one worker process each)" if workers > 1 else ""))
+    # A job for some folds lets other jobs into the folder while it trains (each model has its own lock).
+    with run.shared() if ctx.only_fold is not None else nullcontext():
+        if workers == 1:
+            for task in tasks:
+                run.log(f"{task.name}: training on {task.train_rows} rows, validating on {task.valid_rows}")
+                results.append(_logged(run, task, *fit_model(task)))
+        else:
+            results += _fit_in_workers(run, tasks, workers, gpus)
     run.log("transformer folds:\n" + summary_table(results))
+
+
+def _fit_in_workers(run: RunFolder, tasks: list[ModelTask], workers: int, gpus: bool) -> list[FoldResult]:
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch threads or locks
+    gpu_queue = None
+    if gpus:
+        gpu_queue = context.Queue()
+        for device in range(torch.cuda.device_count()):
+            gpu_queue.put(device)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_claim_gpu,
+                               initargs=(gpu_queue,))
+    results = []
+    try:
+        futures = {pool.submit(fit_model, replace(task, args=merge(task.args, QUIET))): task for task in tasks}
+        for task in tasks:
+            run.log(f"{task.name}: queued, {task.train_rows} training rows, {task.valid_rows} validation rows")
+        for future in as_completed(futures):
+            results.append(_logged(run, futures[future], *future.result()))
+    except BrokenProcessPool as err:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise TrainingError("a worker process died while training fold models (killed, or out of memory?); run "
+                            "again to resume: finished models are kept, interrupted ones continue from their "
+                            "checkpoints (set transformer.parallel lower if memory ran out)") from err
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # the running models finish their epoch's checkpoint
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def _logged(run: RunFolder, task: ModelTask, result: FoldResult, messages: list[str]) -> FoldResult:
+    for message in messages:
+        run.log(f"{task.name}: {message}")
+    run.log(f"{task.name}: {result.status} in {result.seconds:.1f} s" if result.status != "skipped"
+            else f"{task.name}: trained by another job meanwhile, skipped")
+    return result
 

@@ -58,6 +58,7 @@ def _problems_without_data(config: PipelineConfig) -> list[str]:
     at_least("folds.seed", config.folds.seed, 0)
     at_least("transformer.n_seeds", config.transformer.n_seeds, 1)
     at_least("transformer.num_threads", config.transformer.num_threads, 1, "null (torch's default) or an integer")
+    at_least("transformer.parallel", config.transformer.parallel, 1, "null (as the machine takes) or an integer")
     at_least("baseline.min_df", config.baseline.min_df, 1)
     at_least("baseline.max_iter", config.baseline.max_iter, 1)
     if not config.baseline.C > 0:
@@ -103,10 +104,22 @@ def _fold_model_config(config: PipelineConfig, num_classes: int | None = None) -
     return user
 
 
-def check_config(config: PipelineConfig) -> dict[str, Any] | None:
+def check_config(config: PipelineConfig, only_fold: int | None = None,
+                 only_seed: int | None = None) -> dict[str, Any] | None:
     """Raise :class:`ConfigError` (or the fold models' :class:`FoldModelConfigError`) for a config that cannot run,
-    before the data is read; return the fold models' user config (None when the Transformer is disabled)."""
+    before the data is read; return the fold models' user config (None when the Transformer is disabled).
+    ``only_fold`` / ``only_seed`` are ``train --only-fold`` / ``--only-seed``."""
     problems = _problems_without_data(config)
+    if only_fold is not None and not 0 <= only_fold < config.folds.n_splits:
+        problems.append(f"--only-fold {only_fold}: folds are numbered 0 to {config.folds.n_splits - 1} "
+                        f"(folds.n_splits={config.folds.n_splits})")
+    if only_seed is not None and only_fold is None:
+        problems.append("--only-seed needs --only-fold: give the fold whose model to train")
+    elif only_seed is not None and not 0 <= only_seed < config.transformer.n_seeds:
+        problems.append(f"--only-seed {only_seed}: seed indices are 0 to {config.transformer.n_seeds - 1} "
+                        f"(transformer.n_seeds={config.transformer.n_seeds})")
+    if only_fold is not None and not config.transformer.enabled:
+        problems.append("--only-fold trains Transformer fold models, but transformer.enabled is false")
     if problems:
         raise ConfigError("the config cannot run:\n- " + "\n- ".join(problems))
     return _fold_model_config(config) if config.transformer.enabled else None
@@ -166,7 +179,9 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
                                      "group_column": config.folds.group_column}}
 
     def section(name: str) -> dict[str, Any]:
-        return {key: value for key, value in dataclasses.asdict(getattr(config, name)).items() if key != "enabled"}
+        # Whether a model is enabled, and how many fold models train at once, change none of its outputs.
+        return {key: value for key, value in dataclasses.asdict(getattr(config, name)).items()
+                if key not in ("enabled", "parallel")}
 
     pins = {"folds": folds, "baseline": {**folds, "baseline": section("baseline")},
             "transformer": {**folds, "seed": config.seed, "transformer": section("transformer"),

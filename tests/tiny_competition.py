@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
+import pytorch_lightning as pl
 
 DEMO = Path("competition/demo/binary")
 
@@ -19,3 +21,18 @@ def write_tiny_competition(folder: Path, n_spam: int, n_ham: int, n_test: int) -
     test.head(n_test).to_csv(folder / "test.csv", index=False)
     sample.head(n_test).to_csv(folder / "sample_submission.csv", index=False)
     return folder
+
+
+class KillOnce(pl.Callback):
+    """Kills its process (``os._exit``, no cleanup: as a kill or an out-of-memory would) at the start of epoch
+    ``epoch`` of fold ``val_fold``'s model, once: ``marker`` is created so that a rerun trains on. Given through
+    ``trainer.callbacks`` (``class_path: tiny_competition.KillOnce``), it reaches worker processes too."""
+
+    def __init__(self, marker: str, val_fold: int = 1, epoch: int = 1) -> None:
+        self.marker, self.val_fold, self.epoch = Path(marker), val_fold, epoch
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if (trainer.datamodule.val_fold == self.val_fold and trainer.current_epoch == self.epoch
+                and not self.marker.exists()):
+            self.marker.touch()
+            os._exit(9)

@@ -1,0 +1,72 @@
+"""The train step with fold models in parallel worker processes against one after another, on the same data.
+
+Each measurement is a whole ``python -m competition train`` into a fresh run folder (the folds are made first,
+outside the timing), alternating sequential and parallel runs; it prints the median wall times, checks that both
+wrote the same fold models' checkpoints' weights, and ends with ``parallel N vs sequential: X.XXx`` (sequential
+time / parallel time). Run from the repository root::
+
+    python benchmarks/parallel_training.py                       # the binary demo's fold models, 2 workers
+    python benchmarks/parallel_training.py --data.dir ../shared/data/sms_spam --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+CONFIG = "competition/configs/demo_binary_pipeline.yaml"
+
+
+def competition(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "competition", *args], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def timed_train(common: list[str], output: Path, parallel: int) -> float:
+    competition("folds", *common, "--output", str(output))
+    start = time.perf_counter()
+    competition("train", *common, "--output", str(output), "--transformer.parallel", str(parallel))
+    return time.perf_counter() - start
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    for checkpoint in sorted(a.glob("folds/fold_*/checkpoints/last.ckpt")):
+        ours = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+        theirs = torch.load(b / checkpoint.relative_to(a), map_location="cpu", weights_only=True)["state_dict"]
+        if ours.keys() != theirs.keys() or not all(torch.equal(ours[k], theirs[k]) for k in ours):
+            return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=CONFIG)
+    parser.add_argument("--data.dir", dest="data_dir", default=None)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--extra", nargs="*", default=[], help="more pipeline keys, e.g. --transformer.n_seeds 2")
+    args = parser.parse_args()
+    common = ["--config", args.config, *(["--data.dir", args.data_dir] if args.data_dir else []), *args.extra]
+    times: dict[int, list[float]] = {1: [], args.workers: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.repeats):
+            for parallel in (1, args.workers):
+                seconds = timed_train(common, Path(tmp) / f"p{parallel}_{r}", parallel)
+                times[parallel].append(seconds)
+                print(f"repeat {r + 1}, parallel {parallel}: {seconds:.1f} s", flush=True)
+        identical = same_weights(Path(tmp) / "p1_0", Path(tmp) / f"p{args.workers}_0")
+    sequential, parallel = statistics.median(times[1]), statistics.median(times[args.workers])
+    print(f"train step, median of {args.repeats}: sequential {sequential:.1f} s, {args.workers} workers "
+          f"{parallel:.1f} s; fold models identical: {identical}")
+    print(f"parallel {args.workers} vs sequential: {sequential / parallel:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
