@@ -91,9 +91,19 @@ def predict_args(fit: Mapping[str, Any], checkpoint: Path, split: Literal["valid
     from the checkpoint, no logger, and the run folder (not the writer) deciding what may be replaced."""
     return merge(fit, {
         "data": {"predict_split": split, "checkpoint_path": str(checkpoint)},
-        "trainer": {"logger": False},
+        # One process predicts (the writer writes from one), whatever devices the model trained on.
+        "trainer": {"logger": False, "devices": 1, "num_nodes": 1, "strategy": "auto"},
         "prediction_writer": {"output_path": str(output), "overwrite": True},
     })
+
+
+def is_distributed(args: Mapping[str, Any]) -> bool:
+    """Whether the config trains on several devices or nodes (DDP): such a fit runs as its own command, since
+    Lightning's DDP launcher starts one process per device from the command line."""
+    trainer = args.get("trainer") or {}
+    devices = trainer.get("devices", "auto")
+    several = (isinstance(devices, int) and devices > 1) or (isinstance(devices, (list, tuple)) and len(devices) > 1)
+    return several or int(trainer.get("num_nodes", 1) or 1) > 1 or str(trainer.get("strategy", "")).startswith("ddp")
 
 
 def build(args: Mapping[str, Any]) -> ImbalanceXfmrCLI:

@@ -50,6 +50,7 @@ from typing import Any, Literal
 import filelock
 import numpy as np
 import pandas as pd
+import yaml
 
 from competition.data import Competition, compare_ids
 from competition.errors import PipelineError
@@ -72,6 +73,7 @@ FOLD_TRAIN_TABLE, FOLD_TEST_TABLE = "train.csv", "test.csv"
 CHECKPOINTS = "checkpoints"
 LOGS = "logs"  # a fold model's logger name: its logs go to <fold model>/logs/version_<attempt>/
 DONE = "done.json"
+FIT_CONFIG = "fit_config.yaml"  # a distributed fold model's `imbalance-xfmr fit` config, run as a command
 FOLD_PREDICTIONS = {"validation": "predictions_oof.csv", "test": "predictions_test.csv"}
 DECISIONS = "decision.json"
 BLEND = "blend.json"
@@ -581,6 +583,14 @@ def read_done(folder: str | Path) -> FoldResult | None:
 def write_done(folder: str | Path, result: FoldResult) -> None:
     """Mark the fold model in ``folder`` as trained (written once its fit is over)."""
     write_json(Path(folder) / DONE, asdict(result))
+
+
+def write_fit_config(folder: str | Path, args: Mapping[str, Any]) -> Path:
+    """Write the fold model's ``imbalance-xfmr fit`` config ``args`` as YAML into its ``folder``; return the path
+    (a distributed fit runs it as a command: DDP launches one process per device from a command line)."""
+    path = Path(folder) / FIT_CONFIG
+    write_text(path, yaml.safe_dump(dict(args), sort_keys=False))
+    return path
 
 
 def discard_fold_predictions(folder: str | Path) -> None:

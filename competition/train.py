@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -37,7 +39,7 @@ import torch
 
 from competition.context import Context
 from competition.errors import PipelineError
-from competition.fold_models import build, fit_args, merge, model_seed, torch_threads
+from competition.fold_models import build, fit_args, is_distributed, merge, model_seed, torch_threads
 from competition.folds import run_folds
 from competition.run_folder import (
     FoldResult,
@@ -46,6 +48,7 @@ from competition.run_folder import (
     model_lock,
     read_done,
     write_done,
+    write_fit_config,
 )
 from imbalance_xfmr.training import LAST_CHECKPOINT, best_checkpoint, readable_checkpoint
 
@@ -94,14 +97,18 @@ def fit_model(task: ModelTask) -> tuple[FoldResult, list[str]]:
                 warnings.simplefilter("always")
                 resume = readable_checkpoint(task.checkpoints)
             messages += [f"warning: {warning.message}" for warning in caught]  # an unreadable checkpoint, named
-            cli = build(task.args)
-            cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume, weights_only=True)
+            if is_distributed(task.args):
+                epochs = _fit_as_command(task, resume)
+            else:
+                cli = build(task.args)
+                cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume, weights_only=True)
+                epochs = int(cli.trainer.current_epoch)
         # transformer.checkpoint=best needs a monitor (checked before any work), so a best checkpoint exists.
         best = best_checkpoint(task.checkpoints) if task.checkpoint == "best" else None
         checkpoint = best or task.checkpoints / LAST_CHECKPOINT
         result = FoldResult(fold=task.fold, seed=task.seed, status="resumed" if resume else "trained",
                             train_rows=task.train_rows, valid_rows=task.valid_rows,
-                            epochs=int(cli.trainer.current_epoch), seconds=round(time.perf_counter() - start, 1),
+                            epochs=epochs, seconds=round(time.perf_counter() - start, 1),
                             checkpoint=str(checkpoint.relative_to(task.folder)))
         write_done(task.folder, result)
     finally:
@@ -109,6 +116,24 @@ def fit_model(task: ModelTask) -> tuple[FoldResult, list[str]]:
     if resume is not None:
         messages.append(f"resumed from {resume.name}")
     return result, messages
+
+
+def _fit_as_command(task: ModelTask, resume: Path | None) -> int:
+    """Fit a distributed (DDP) fold model as ``imbalance-xfmr fit --config <its fit_config.yaml>``: Lightning's
+    launcher then starts the other ranks from that command line. Returns the epochs trained."""
+    config = write_fit_config(task.folder, task.args)
+    command = [sys.executable, "-m", "imbalance_xfmr.cli", "fit", "--config", str(config),
+               *(["--ckpt_path", str(resume)] if resume else [])]
+    env = dict(os.environ)
+    if task.num_threads is not None:
+        env["OMP_NUM_THREADS"] = str(task.num_threads)  # each rank's torch threads
+    finished = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if finished.returncode != 0:
+        tail = "\n".join(finished.stdout.strip().splitlines()[-15:])
+        raise TrainingError(f"{task.name}: the distributed fit `{' '.join(command)}` failed (exit status "
+                            f"{finished.returncode}); its last lines:\n{tail}")
+    last = torch.load(task.checkpoints / LAST_CHECKPOINT, map_location="cpu", weights_only=True)
+    return int(last["epoch"]) + 1
 
 
 def _claim_gpu(gpus: multiprocessing.Queue | None) -> None:
@@ -169,7 +194,9 @@ def step_train(ctx: Context) -> None:
                                    paths["folder"], paths["checkpoints"], config.transformer.checkpoint,
                                    config.transformer.num_threads, int((fold != k).sum()), int((fold == k).sum())))
     gpus = _uses_gpus(ctx.plan.lightning)
-    workers = n_workers(config.transformer.parallel, config.transformer.num_threads, len(tasks), gpus)
+    # A distributed (DDP) fold model takes several devices itself: those train one after another.
+    workers = 1 if is_distributed(ctx.plan.lightning) else n_workers(config.transformer.parallel,
+                                                                      config.transformer.num_threads, len(tasks), gpus)
     if tasks:
         run.log(f"train: {len(tasks)} fold model(s) to fit, {workers} at a time"
                 + (" (one worker process each)" if workers > 1 else ""))

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from tiny_competition import write_tiny_competition
 
 from competition.cli import main
@@ -99,3 +100,45 @@ def test_bad_job_flags_are_refused_before_any_work(data_dir, tmp_path, capsys, e
     with pytest.raises(SystemExit):
         run_pipeline(data_dir, tmp_path / "run", "train", *extra)
     assert message in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def _gloo_ready() -> bool:
+    import socket
+
+    import torch.distributed
+
+    try:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+    except OSError:
+        return False
+    return torch.distributed.is_available() and torch.distributed.is_gloo_available()
+
+
+@pytest.mark.skipif(not _gloo_ready(), reason="DDP on CPU needs torch.distributed with gloo and 127.0.0.1")
+def test_a_fold_model_trains_under_ddp_with_two_processes(data_dir, tmp_path, monkeypatch, capsys):
+    """`strategy: ddp` on 2 CPU processes (gloo): each fold model is fitted as its own `imbalance-xfmr fit` command
+    (Lightning's launcher starts rank 1 from it), then predicts in one process; the run completes."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(port))
+    loopback = next((name for _, name in socket.if_nameindex() if name.startswith("lo")), None)
+    if loopback:
+        monkeypatch.setenv("GLOO_SOCKET_IFNAME", loopback)
+    output = tmp_path / "ddp"
+    run_pipeline(data_dir, output, "run", "--transformer.trainer",
+                 "{strategy: ddp, devices: 2, accelerator: cpu, max_epochs: 1}", "--transformer.parallel", "2")
+    log = capsys.readouterr().err
+    assert "train: 2 fold model(s) to fit, 1 at a time" in log  # each DDP model takes both processes
+    for k in (0, 1):
+        fold = output / "folds" / f"fold_{k}"
+        config = yaml.safe_load((fold / "fit_config.yaml").read_text())
+        assert config["trainer"]["strategy"] == "ddp" and config["trainer"]["devices"] == 2
+        assert json.loads((fold / "done.json").read_text())["epochs"] == 1
+        assert {p.name for p in (fold / "checkpoints").iterdir()} >= {"last.ckpt"}
+    oof = (output / "oof.csv").read_text().splitlines()
+    assert len(oof) == 201 and (output / "submission.csv").is_file()
