@@ -163,3 +163,172 @@ def test_empty_row_selection(as_sparse):
     search = ExactNearestNeighbors(n_neighbors=2).fit(X)
     dist, ind = search.kneighbors_rows(X, np.array([], dtype=np.intp))
     assert dist.shape == ind.shape == (0, 2)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 4])
+def test_run_in_block_order_keeps_each_blocks_order_and_never_overlaps(n_threads):
+    """Tasks sharing a block run one at a time and in list order, whatever the threads' timing."""
+    import threading
+    import time
+
+    from imbalance_xfmr.sampling._neighbors import _round_robin, _run_in_block_order
+
+    n_blocks = 7
+    touched = [(i,) for i in range(n_blocks)] + [pair for r in _round_robin(n_blocks) for pair in r]
+    rng = np.random.RandomState(n_threads)
+    delays = rng.uniform(0, 0.002, len(touched))
+    lock, active, seen = threading.Lock(), set(), {b: [] for b in range(n_blocks)}
+    overlaps = []
+
+    def task(t: int) -> None:
+        with lock:
+            if active & set(touched[t]):
+                overlaps.append(t)
+            active.update(touched[t])
+            for b in touched[t]:
+                seen[b].append(t)
+        time.sleep(delays[t])
+        with lock:
+            active.difference_update(touched[t])
+
+    _run_in_block_order([(blocks, lambda t=t: task(t)) for t, blocks in enumerate(touched)], n_blocks, n_threads)
+    assert not overlaps
+    for b in range(n_blocks):
+        assert seen[b] == [t for t, blocks in enumerate(touched) if b in blocks]
+
+
+def test_run_in_block_order_reraises_a_task_error():
+    from imbalance_xfmr.sampling._neighbors import _run_in_block_order
+
+    ran = []
+
+    def fail() -> None:
+        raise RuntimeError("tile failed")
+
+    tasks = [
+        ((0,), lambda: ran.append(0)),
+        ((0, 1), fail),
+        ((1,), lambda: ran.append(2)),
+        ((0,), lambda: ran.append(3)),
+    ]
+    with pytest.raises(RuntimeError, match="tile failed"):
+        _run_in_block_order(tasks, 2, 2)
+    assert 2 not in ran and 3 not in ran  # both wait for the failed task
+
+
+def test_self_candidates_do_not_depend_on_the_thread_count(monkeypatch):
+    import imbalance_xfmr.sampling._neighbors as neighbors
+
+    monkeypatch.setattr(neighbors, "_SELF_TILE", 64)
+    X = np.random.RandomState(4).standard_normal((700, 12)).astype(np.float32)
+    sq = np.einsum("ij,ij->i", X, X).astype(np.float32)
+    one = neighbors._self_candidates(X, sq, 9, 1)
+    for n_threads in (2, 3):
+        many = neighbors._self_candidates(X, sq, 9, n_threads)
+        np.testing.assert_array_equal(one[0], many[0])
+        np.testing.assert_array_equal(one[1], many[1])
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_symmetric_search_on_clustered_rows(monkeypatch, fallback):
+    # Rows grouped by far-apart clusters: the first tiles give loose thresholds; with fallback every tile takes the
+    # partial-sort path in both directions (the transposed one included).
+    import imbalance_xfmr.sampling._neighbors as neighbors
+
+    monkeypatch.setattr(neighbors, "_SELF_TILE", 128)
+    if fallback:
+        monkeypatch.setattr(neighbors, "_MAX_SURVIVORS_PER_CANDIDATE", 0)
+    rng = np.random.RandomState(5)
+    X = rng.standard_normal((1300, 20)).astype(np.float32) + 30.0 * (np.arange(1300) // 400)[:, None]
+    ind = ExactNearestNeighbors(n_neighbors=6).fit(X).kneighbors(X, return_distance=False)
+    np.testing.assert_array_equal(ind, _reference(X, X, 6, False))
+
+
+class _SymmetricPath:
+    """Small self-search tiles (so small inputs take the symmetric path) and a count of the searches that took it."""
+
+    def __init__(self, tile: int):
+        import imbalance_xfmr.sampling._neighbors as neighbors
+
+        self.neighbors, self.tile, self.calls = neighbors, tile, 0
+
+    def __enter__(self) -> "_SymmetricPath":
+        self.saved = self.neighbors._SELF_TILE, self.neighbors._self_candidates
+        inner = self.saved[1]
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return inner(*args, **kwargs)
+
+        self.neighbors._SELF_TILE, self.neighbors._self_candidates = self.tile, counted
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.neighbors._SELF_TILE, self.neighbors._self_candidates = self.saved
+
+
+def _grown(X: np.ndarray, n_rows: int) -> np.ndarray:
+    """X stacked to at least n_rows rows, the copies jittered (so that they are not duplicates)."""
+    if X.shape[0] >= n_rows:
+        return X
+    stacked = np.vstack([X] * (n_rows // X.shape[0] + 1))[:n_rows]
+    jitter = np.random.RandomState(0).standard_normal(stacked.shape) * (float(X.std()) or 1.0)
+    return np.ascontiguousarray((stacked + jitter).astype(X.dtype))
+
+
+@given(search_problems(), st.data())
+@settings(max_examples=40)
+def test_symmetric_path_matches_sklearn(problem, data):
+    """The symmetric self-search (forced onto small inputs with small tiles) on every scale, offset and dtype."""
+    X, _, k = problem
+    k = min(k, 3)
+    tile = data.draw(st.sampled_from([16, 24]))
+    X = _grown(X, 2 * tile + data.draw(st.integers(0, 40)))
+    with _SymmetricPath(tile) as path:
+        search = ExactNearestNeighbors(n_neighbors=k).fit(X)
+        ind = search.kneighbors(X, return_distance=False)
+        dist, ind_with_dist = search.kneighbors(X)  # the brute path's distances are scikit-learn's own search
+    assert path.calls >= 1
+    ref_dist, ref_ind = _reference(X, X, k)
+    np.testing.assert_array_equal(ind, ref_ind)
+    np.testing.assert_array_equal(ind_with_dist, ref_ind)
+    np.testing.assert_array_equal(dist, ref_dist)
+
+
+@given(search_problems(feature_choices=(1, 2, 3, 5, 15), duplicates=True))
+@settings(max_examples=30)
+def test_symmetric_path_reproduces_kd_tree_tie_order(problem):
+    X, _, k = problem
+    k = min(k, 3)
+    if X.shape[0] < 32:
+        X = np.ascontiguousarray(np.vstack([X] * (32 // X.shape[0] + 1)))  # exact copies: ties everywhere
+    with _SymmetricPath(16) as path:
+        dist, ind = ExactNearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
+    assert path.calls == 1
+    ref_dist, ref_ind = _reference(X, X, k)
+    np.testing.assert_array_equal(ind, ref_ind)
+    np.testing.assert_array_equal(dist, ref_dist)
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.9])
+def test_self_candidate_values_are_squared_distances_within_the_rounding_bound(monkeypatch, offset):
+    """The symmetric search keeps approximate squared distances (||q||^2 included): the pool-completeness check
+    subtracts ``approx_err * (||q||^2 + max ||f||^2)`` from them, so each must be that close to the exact one."""
+    import imbalance_xfmr.sampling._neighbors as neighbors
+
+    monkeypatch.setattr(neighbors, "_SELF_TILE", 64)
+    rng = np.random.RandomState(6)
+    n_features = 32
+    X = (rng.uniform(-1, 1, (600, n_features)) * 0.1 + offset).clip(-1, 1).astype(np.float32)
+    sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    values, indices = neighbors._self_candidates(X, sq.astype(np.float32), 9, 2)
+    X64 = X.astype(np.float64)
+    exact = ((X64[:, None, :] - X64[indices]) ** 2).sum(axis=2)
+    approx_err = neighbors._ROUNDING_SAFETY * (n_features + 2) * float(np.finfo(np.float32).eps)
+    bound = approx_err * (sq + sq.max())[:, None]
+    assert (np.abs(values - exact) <= bound).all()
+    # And they are the 9 nearest (up to that rounding): nothing outside is closer than the largest kept value.
+    full = ((X64[:, None, :] - X64[None, :, :]) ** 2).sum(axis=2)
+    outside = full.copy()
+    np.put_along_axis(outside, indices, np.inf, axis=1)
+    assert (outside.min(axis=1) >= exact.max(axis=1) - 2 * bound[:, 0]).all()

@@ -3,8 +3,8 @@
 The reference is scikit-learn 1.9's ``sklearn.utils.validation`` / ``sklearn.utils.multiclass`` /
 ``sklearn.metrics._classification._check_targets``: the same target types, the same errors, with the same
 exception types and messages. The implementation is our own and is built for speed: scikit-learn discovers
-labels with several ``np.unique`` sorts per call; we find them with one joint histogram (small non-negative
-integers) or one hash-based factorisation (anything else), both O(n).
+labels with several ``np.unique`` sorts per call; we find them with one joint histogram (integers spanning at most
+1024 values, counted in cache-sized chunks) or one hash-based factorisation (anything else), both O(n).
 """
 
 from __future__ import annotations
@@ -16,8 +16,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# Joint histograms up to this many label values per side take the O(n) bincount path.
+# Integer labels spanning up to this many consecutive values (0-1023, -1/1, 1000-1004 ...) take the O(n) bincount
+# path; others are factorised.
 _MAX_DIRECT_LABEL = 1024
+# Samples counted per chunk on that path: the chunk's codes and scratch (256 KiB each) stay in L2 cache, so each
+# label array is read from memory once and no full-length temporary is written.
+_COUNT_CHUNK = 1 << 15
+# With few labels, up to this many joint codes are packed into one bincount element, keeping the packed
+# histogram at most this many bins (128 KiB).
+_MAX_PACK = 4
+_MAX_PACKED_BINS = 1 << 14
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -149,7 +157,7 @@ def _check_label_array(y: np.ndarray, name: str) -> np.ndarray:
 def _factorize(y: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Hash-based factorisation: (codes (n,) intp, uniques (k,)). Missing labels are an error."""
     codes, uniques = pd.factorize(y, use_na_sentinel=True)
-    if codes.size and (codes < 0).any():
+    if codes.size and codes.min() < 0:
         where = np.flatnonzero(codes < 0)[:5].tolist()
         if y.dtype.kind == "f":
             raise ValueError(f"Input {name} contains NaN.")
@@ -324,24 +332,177 @@ def _as_label_vector(y: Any, name: str) -> tuple[np.ndarray, str | None]:
     return y, None
 
 
-def _direct_histogram(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, int] | None:
-    """Joint codes ``y_true * width + y_pred`` of two small non-negative integer arrays and ``width``, or None.
+def _direct_counts(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Joint histogram of two integer (or bool) label arrays whose labels span at most ``_MAX_DIRECT_LABEL``
+    consecutive values, and its lowest label: ``(counts, low)``, ``counts[t - low, p - low]`` (int64,
+    (width, width)) the number of samples labelled ``t`` and predicted ``p``, ``width`` = the highest label - ``low``
+    + 1 (``low`` is 0 when every label is in [0, _MAX_DIRECT_LABEL)). None when the labels span more values, when
+    the arrays are empty or not of an integer kind, or when they hold labels below 0 or from ``_MAX_DIRECT_LABEL``
+    on and differ in dtype (factorising handles those).
 
-    One multiply-add and one bincount: the O(n) replacement for sklearn's repeated ``np.unique`` sorts.
+    The O(n) replacement for sklearn's repeated ``np.unique`` sorts, counted in chunks of ``_COUNT_CHUNK`` samples
+    so that every intermediate stays in cache and each label array is read from memory once (non-contiguous arrays
+    in place). Per chunk: the range of its labels (labels from 0 up: the largest of the unsigned views, where a
+    negative label is huge; otherwise the minimum and maximum of each), the joint codes ``(t - low) * width +
+    (p - low)``, and one bincount. Bincount costs about a nanosecond per element whatever the data, so with few
+    labels ``_pack_factor`` codes are first packed into one (the chunk cut into that many parts, added as digits in
+    base ``width**2``): bincount then reads a half to a quarter of the elements, and every part's histogram is
+    recovered at the end as a marginal of the packed one. A chunk whose labels fall outside the range seen so far
+    widens it (the counts so far are moved into the wider histogram).
     """
     if y_true.dtype.kind not in "biu" or y_pred.dtype.kind not in "biu" or y_true.size == 0:
         return None
     y_true = y_true.view(np.uint8) if y_true.dtype.kind == "b" else y_true
     y_pred = y_pred.view(np.uint8) if y_pred.dtype.kind == "b" else y_pred
-    high = max(y_true.max(), y_pred.max())
-    if high >= _MAX_DIRECT_LABEL or (y_true.dtype.kind == "i" and y_true.min() < 0) or (
-        y_pred.dtype.kind == "i" and y_pred.min() < 0
+    unsigned_true = y_true.view(f"u{y_true.dtype.itemsize}")
+    unsigned_pred = y_pred.view(f"u{y_pred.dtype.itemsize}")
+    n = y_true.shape[0]
+    step = min(n, _COUNT_CHUNK)
+    codes = np.empty(step, dtype=np.intp)
+    low, width, total = 0, 0, np.zeros((0, 0), dtype=np.int64)
+    packed = _PackedHistogram(0, 1)
+    from_zero = True  # every label so far in [0, _MAX_DIRECT_LABEL): one unsigned maximum per array and chunk
+    start = 0
+    while start < n:
+        stop = min(n, start + step)
+        m = stop - start
+        chunk_low, chunk_high = 0, max(int(unsigned_true[start:stop].max()), int(unsigned_pred[start:stop].max()))
+        if not from_zero or chunk_high >= _MAX_DIRECT_LABEL:
+            if y_true.dtype != y_pred.dtype:
+                return None
+            if from_zero and width:  # the range so far started at 0: from its lowest label on, from now on
+                total = packed.add_to(total)
+                trim = int(np.flatnonzero(total.sum(axis=0) + total.sum(axis=1))[0])
+                low, width, total = trim, width - trim, total[trim:, trim:]
+                packed = _PackedHistogram(width, _pack_factor(width * width, step))
+            from_zero = False
+            true_part, pred_part = y_true[start:stop], y_pred[start:stop]
+            chunk_low = min(int(true_part.min()), int(pred_part.min()))
+            chunk_high = max(int(true_part.max()), int(pred_part.max()))
+        new_low = min(low, chunk_low) if width else chunk_low
+        new_high = max(low + width - 1, chunk_high) if width else chunk_high
+        if new_high - new_low >= _MAX_DIRECT_LABEL:
+            return None
+        if new_low < low or new_high >= low + width or not width:  # labels outside the range so far
+            total = packed.add_to(total)
+            grown = np.zeros((new_high - new_low + 1,) * 2, dtype=np.int64)
+            shift = low - new_low
+            grown[shift : shift + width, shift : shift + width] = total
+            low, width, total = new_low, new_high - new_low + 1, grown
+            packed = _PackedHistogram(width, _pack_factor(width * width, step))
+            if 2 * width * width > step:  # many labels: chunks long enough to amortise their histograms
+                step = min(n, 2 * width * width)
+                codes = np.empty(step, dtype=np.intp)
+        joint = _joint_codes(y_true[start:stop], y_pred[start:stop], width, low, out=codes[:m])
+        packed.count(joint)
+        start = stop
+    return packed.add_to(total), low
+
+
+def _pack_factor(n_codes: int, chunk: int) -> int:
+    """How many joint codes (of ``n_codes`` values) to pack into one bincount element: the most, up to
+    ``_MAX_PACK``, whose packed histogram has at most ``_MAX_PACKED_BINS`` bins and a chunk's parts stay long."""
+    factor = 1
+    while (
+        factor < _MAX_PACK
+        and n_codes ** (factor + 1) <= _MAX_PACKED_BINS
+        and n_codes ** (factor + 1) * 4 <= chunk // (factor + 1)
     ):
-        return None
-    width = int(high) + 1
-    joint = np.multiply(y_true, width, dtype=np.intp)
-    joint += y_pred
-    return joint, width
+        factor += 1
+    return factor
+
+
+class _PackedHistogram:
+    """Histogram of joint codes (``width**2`` values) counted ``factor`` codes per bincount element.
+
+    :meth:`count` cuts a chunk of codes into ``factor`` equal parts and counts the digits-in-base-``width**2``
+    number they make, position by position (the few codes left over are counted on their own); :meth:`add_to`
+    adds the codes' histogram (the sum of the packed histogram's ``factor`` marginals) to a (width, width) matrix.
+    """
+
+    __slots__ = ("width", "factor", "n_codes", "packed", "single", "scratch")
+
+    def __init__(self, width: int, factor: int):
+        self.width, self.factor, self.n_codes = width, factor, width * width
+        self.packed = np.zeros(self.n_codes**factor if factor > 1 else 0, dtype=np.int64)
+        self.single = np.zeros(self.n_codes, dtype=np.int64)
+        self.scratch = np.empty(0, dtype=np.intp)
+
+    def count(self, codes: np.ndarray) -> None:
+        part = codes.shape[0] // self.factor if self.factor > 1 else 0
+        if part:
+            if self.scratch.shape[0] < part:
+                self.scratch = np.empty(part, dtype=np.intp)
+            number = np.multiply(codes[:part], self.n_codes, out=self.scratch[:part])
+            for k in range(1, self.factor):
+                number += codes[k * part : (k + 1) * part]
+                if k + 1 < self.factor:
+                    number *= self.n_codes
+            self.packed += np.bincount(number, minlength=self.packed.shape[0])
+        rest = codes[self.factor * part :]
+        if rest.size:
+            self.single += np.bincount(rest, minlength=self.n_codes)
+
+    def add_to(self, total: np.ndarray) -> np.ndarray:
+        if self.n_codes == 0:
+            return total
+        counts = self.single.copy()
+        if self.factor > 1:
+            digits = self.packed.reshape((self.n_codes,) * self.factor)
+            for axis in range(self.factor):
+                counts += digits.sum(axis=tuple(a for a in range(self.factor) if a != axis))
+        total[: self.width, : self.width] += counts.reshape(self.width, self.width)
+        return total
+
+
+def _mapped_counts(
+    true_codes: np.ndarray, true_map: np.ndarray, pred_codes: np.ndarray, pred_map: np.ndarray, width: int
+) -> np.ndarray:
+    """Joint histogram (int64, (width, width)) of ``true_map[true_codes]`` and ``pred_map[pred_codes]``, the class
+    positions of factorised labels, counted in cache-sized chunks like :func:`_direct_counts` (no full-length
+    temporary)."""
+    n = true_codes.shape[0]
+    step = min(n, max(_COUNT_CHUNK, 2 * width * width))
+    histogram = _PackedHistogram(width, _pack_factor(width * width, step))
+    true_map, pred_map = true_map.astype(np.intp, copy=False), pred_map.astype(np.intp, copy=False)
+    codes, scratch = np.empty(step, dtype=np.intp), np.empty(step, dtype=np.intp)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        joint = np.take(true_map, true_codes[start:stop], out=codes[: stop - start], mode="clip")
+        joint *= width
+        joint += np.take(pred_map, pred_codes[start:stop], out=scratch[: stop - start], mode="clip")
+        histogram.count(joint)
+    return histogram.add_to(np.zeros((width, width), dtype=np.int64))
+
+
+def _wrapped(value: int) -> int:
+    """``value`` modulo 2**64 as a signed 64-bit integer: intp arithmetic that wraps around stays exact for results
+    that fit, so labels above 2**63 (uint64) and negative offsets need no wider type."""
+    return (value + (1 << 63)) % (1 << 64) - (1 << 63)
+
+
+def _joint_codes(
+    y_true: np.ndarray, y_pred: np.ndarray, width: int, low: int = 0, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Joint codes ``(y_true - low) * width + (y_pred - low)`` (intp) of labels in ``[low, low + width)``, written
+    into ``out`` (full length when None: a weighted bincount needs them whole, to add the weights in sample order
+    as sklearn does)."""
+    y_true = y_true.view(np.uint8) if y_true.dtype.kind == "b" else y_true
+    y_pred = y_pred.view(np.uint8) if y_pred.dtype.kind == "b" else y_pred
+    joint = np.multiply(y_true, width, out=out, dtype=np.intp, casting="unsafe")
+    np.add(joint, y_pred, out=joint, dtype=np.intp, casting="unsafe")
+    if low:
+        joint -= _wrapped(low * (width + 1))
+    return joint
+
+
+def _label_positions(y: np.ndarray, low: int) -> np.ndarray:
+    """``y - low`` as intp, for labels in ``[low, low + _MAX_DIRECT_LABEL)``."""
+    positions = y.view(np.uint8) if y.dtype.kind == "b" else y
+    positions = positions.astype(np.intp)
+    if low:
+        positions -= _wrapped(low)
+    return positions
 
 
 def _combine_types(type_true: str, type_pred: str) -> str:
@@ -384,10 +545,11 @@ def check_targets(
     check_consistent_length(true, pred, weights_array)
     n = num_samples(true)
 
-    direct = None if (true_2d or pred_2d) else _direct_histogram(true, pred)
-    if direct is not None:
-        joint, width = direct
-        counts = np.bincount(joint, minlength=width * width).reshape(width, width)
+    counted = None if (true_2d or pred_2d) else _direct_counts(true, pred)
+    direct = counted is not None
+    if direct:
+        counts, low = counted
+        width = counts.shape[0]
         true_uniques = np.flatnonzero(counts.sum(axis=1))
         pred_uniques = np.flatnonzero(counts.sum(axis=0))
         type_true = "multiclass" if true_uniques.size > 2 else "binary"
@@ -410,25 +572,30 @@ def check_targets(
     weights = check_sample_weight(sample_weight, n)
     y_type = _combine_types(type_true, type_pred)
 
-    if direct is not None:
+    if direct:
         present = np.flatnonzero(counts.sum(axis=0) + counts.sum(axis=1))
         in_true = counts.sum(axis=1)[present] > 0
         if weights is not None:
+            joint = _joint_codes(true, pred, width, low)
             counts = np.bincount(joint, weights=weights, minlength=width * width).reshape(width, width)
         cm = counts[np.ix_(present, present)]
         if true.dtype.kind == "b" and pred.dtype.kind == "b":
             classes = present.astype(bool)
         else:
-            classes = present.astype(np.result_type(true.dtype, pred.dtype))
+            dtype = np.result_type(true.dtype, pred.dtype)
+            classes = (present.astype(object) + low).astype(dtype) if low else present.astype(dtype)
     else:
         classes = _sorted_union(true_uniques, pred_uniques, names)
         n_classes = classes.shape[0]
         true_to_class = np.searchsorted(classes, true_uniques) if true_uniques.size else true_uniques
         pred_to_class = np.searchsorted(classes, pred_uniques) if pred_uniques.size else pred_uniques
-        joint = true_to_class.astype(np.intp)[true_codes] * n_classes
-        joint += pred_to_class.astype(np.intp)[pred_codes]
-        cm = np.bincount(joint, weights=weights, minlength=n_classes * n_classes)
-        cm = cm.reshape(n_classes, n_classes)
+        if weights is None:
+            cm = _mapped_counts(true_codes, true_to_class, pred_codes, pred_to_class, n_classes)
+        else:  # the weights are added in sample order, as sklearn's bincount adds them
+            joint = true_to_class.astype(np.intp)[true_codes] * n_classes
+            joint += pred_to_class.astype(np.intp)[pred_codes]
+            cm = np.bincount(joint, weights=weights, minlength=n_classes * n_classes)
+            cm = cm.reshape(n_classes, n_classes)
         in_true = np.zeros(n_classes, dtype=bool)
         in_true[true_to_class] = True
     if weights is None or weights.dtype.kind in "biu":
@@ -437,10 +604,10 @@ def check_targets(
         y_type = "multiclass"
     weighted_sums = None
     if weights is not None:
-        if direct is not None:
+        if direct:
             to_class = np.full(width, -1, dtype=np.intp)
             to_class[present] = np.arange(present.size)
-            true_idx, pred_idx = to_class[true.astype(np.intp)], to_class[pred.astype(np.intp)]
+            true_idx, pred_idx = to_class[_label_positions(true, low)], to_class[_label_positions(pred, low)]
         else:
             true_idx, pred_idx = true_to_class[true_codes], pred_to_class[pred_codes]
         weighted_sums = _weighted_label_sums(true_idx, pred_idx, weights, classes.shape[0])

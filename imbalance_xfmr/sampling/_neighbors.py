@@ -28,7 +28,12 @@ reproducible otherwise, and imbalanced-learn's sparse support is a convenience r
 
 from __future__ import annotations
 
+import heapq
+import threading
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from numbers import Integral
 from typing import Any
 
@@ -40,7 +45,7 @@ from sklearn.metrics._pairwise_distances_reduction import ArgKmin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from sklearn.utils._param_validation import HasMethods, Interval
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 # scikit-learn's NearestNeighbors(algorithm='auto') uses a KD-tree up to this many features.
 _KD_TREE_MAX_FEATURES = 15
@@ -196,7 +201,7 @@ class ExactNearestNeighbors(BaseEstimator):
         # Querying the fitted points themselves (SMOTE, ADASYN): each distance serves both of its rows.
         symmetric = Q is F and n_fit >= 2 * _SELF_TILE and n_cand <= _SELF_TILE // 2
         if symmetric:
-            with threadpool_limits(limits=1, user_api="blas"):
+            with _single_threaded_blas():
                 self_val, self_idx = _self_candidates(F_c, F_c_sq.astype(np.float32), n_cand, n_threads)
 
         def search_block(start: int) -> None:
@@ -217,7 +222,10 @@ class ExactNearestNeighbors(BaseEstimator):
             incomplete = np.zeros(stop - start, dtype=bool)
             if n_cand < n_fit:
                 Q_c_sq = np.einsum("ij,ij->i", Q_c, Q_c, dtype=np.float64)
-                pool_floor = cand_val.max(axis=1).astype(np.float64) + Q_c_sq
+                # The symmetric search's values are squared distances already; _candidates' lack ||q||^2.
+                pool_floor = cand_val.max(axis=1).astype(np.float64)
+                if not symmetric:
+                    pool_floor += Q_c_sq
                 pool_floor -= approx_err * (Q_c_sq + max_F_c_sq) + np.finfo(np.float64).tiny
                 incomplete = exact[:, n_keep - 1] >= pool_floor * scale**2
             if self.algorithm_ == "brute":
@@ -237,7 +245,7 @@ class ExactNearestNeighbors(BaseEstimator):
         else:
             # Query blocks run on parallel threads (numpy releases the GIL), each with a single-threaded BLAS on
             # tiles that stay in cache, the layout scikit-learn's own ArgKmin uses.
-            with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+            with _single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
                 list(pool.map(search_block, blocks))
 
         redo = np.flatnonzero(needs_reference)
@@ -260,6 +268,18 @@ class ExactNearestNeighbors(BaseEstimator):
         if self._reference is None:
             self._reference = NearestNeighbors(n_neighbors=self.n_neighbors, algorithm=self.algorithm_).fit(F)
         return self._reference.kneighbors(Q, n_neighbors=k, return_distance=True)
+
+
+_blas_controller: ThreadpoolController | None = None
+
+
+def _single_threaded_blas() -> Any:
+    """``threadpool_limits(limits=1, user_api='blas')`` with the loaded libraries looked up once per process (a
+    fresh ``threadpool_limits`` scans the process's libraries again, about 2 ms a search)."""
+    global _blas_controller
+    if _blas_controller is None:
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")
 
 
 def _argkmin_strategy(n_queries: int, n_fit: int) -> str:
@@ -292,72 +312,161 @@ def _candidates(Q_aug: np.ndarray, F_aug: np.ndarray, n_cand: int) -> tuple[np.n
         if rows.size > _MAX_SURVIVORS_PER_CANDIDATE * n_cand * scores.shape[0]:
             # A loose threshold (a first tile far from the queries): a partial sort is cheaper than the merge.
             rows, cols = _smallest_positions(scores, n_cand)
-        best_val, best_idx = _merge_candidates(best_val, best_idx, rows, scores[rows, cols], cols + f_start, n_cand)
-        threshold = best_val.max(axis=1)
+        _merge_candidates(best_val, best_idx, rows, scores[rows, cols], cols + f_start, threshold)
     return best_val, best_idx
 
 
 def _self_candidates(X: np.ndarray, sq: np.ndarray, n_cand: int, n_threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """``_candidates`` of every row of X among the rows of X, computing each tile of dot products once.
+    """``_candidates`` of every row of X among the rows of X, computing each tile of distances once.
 
-    X (n, d) float32 and its squared row norms ``sq`` (n,); returns ``(scores, indices)``, both (n, n_cand). Rows
-    are cut into blocks; diagonal tiles seed every row's candidates, then each off-diagonal tile
-    ``M = [X_i, 1] [-2 X_j, sq_j]^T`` (the scores of block i's rows against block j) also gives block j's scores
-    against block i as ``M + sq_i - sq_j``, read in M's own layout. Tiles run in round-robin rounds where no block
-    appears twice, so parallel threads never update the same rows.
+    X (n, d) float32 and its squared row norms ``sq`` (n,); returns ``(values, indices)``, both (n, n_cand), where a
+    value is the approximate squared distance ``sq_a + sq_b - 2 x_a.x_b`` (not the score ``_candidates`` returns:
+    here ``||q||^2`` is included, so one tile serves both directions as it is). Rows are cut into blocks; diagonal
+    tiles seed every row's candidates, then each off-diagonal tile ``D = [X_i, 1, sq_i] [-2 X_j, sq_j, 1]^T`` gives
+    block i's rows against block j (compared with block i's thresholds, one per row of D) and block j's rows against
+    block i (block j's thresholds, one per column of D). Every block's updates run in the order of
+    :func:`_round_robin`'s rounds, so the result does not depend on the thread timing; a tile starts as soon as the
+    previous tiles of both its blocks are done (no barrier between rounds, so a thread slowed by another process
+    only holds up the tiles that wait for its own). Each thread writes its tiles and masks into buffers of its own,
+    reused from tile to tile.
     """
     n = X.shape[0]
     bounds = np.linspace(0, n, max(1, n // _SELF_TILE) + 1).astype(np.intp)
     blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-    left = np.hstack([X, np.ones((n, 1), dtype=X.dtype)])
-    right = np.hstack([-2.0 * X, sq[:, None]])
+    ones = np.ones((n, 1), dtype=X.dtype)
+    left = np.hstack([X, ones, sq[:, None]])
+    right = np.hstack([-2.0 * X, sq[:, None], ones])
     best_val = np.empty((n, n_cand), dtype=np.float32)
     best_idx = np.empty((n, n_cand), dtype=np.intp)
+    threshold = np.empty(n, dtype=np.float32)  # best_val.max(axis=1), kept up to date by every merge
+    largest = int(np.diff(bounds).max())
+    scratch = threading.local()
+
+    def tile(rows_i: slice, rows_j: slice) -> tuple[np.ndarray, np.ndarray]:
+        if not hasattr(scratch, "dist"):
+            scratch.dist = np.empty(largest * largest, dtype=np.float32)
+            scratch.mask = np.zeros(largest * largest + 8, dtype=bool)
+        shape = (rows_i.stop - rows_i.start, rows_j.stop - rows_j.start)
+        dist = scratch.dist[: shape[0] * shape[1]].reshape(shape)
+        np.matmul(left[rows_i], right[rows_j].T, out=dist)
+        return dist, scratch.mask
 
     def seed(i: int) -> None:
         rows = blocks[i]
-        scores = left[rows] @ right[rows].T
+        dist, mask = tile(rows, rows)
         n_seed = max(n_cand, _SEED_COLUMNS)
-        cols = _smallest_positions(scores[:, :n_seed], n_cand)[1].reshape(-1, n_cand)
-        best_val[rows] = np.take_along_axis(scores, cols, axis=1)
+        cols = _smallest_positions(dist[:, :n_seed], n_cand)[1].reshape(-1, n_cand)
+        best_val[rows] = np.take_along_axis(dist, cols, axis=1)
         best_idx[rows] = cols + rows.start
-        rest = scores[:, n_seed:]
-        hits, fit_pos = np.divmod(np.flatnonzero(rest <= best_val[rows].max(axis=1)[:, None]), rest.shape[1])
-        merge(rows, rows.start + n_seed, hits, fit_pos, rest[hits, fit_pos])
-
-    def merge(rows: slice, fit_start: int, hits: np.ndarray, fit_pos: np.ndarray, values: np.ndarray) -> None:
-        best_val[rows], best_idx[rows] = _merge_candidates(
-            best_val[rows], best_idx[rows], hits, values, fit_pos + fit_start, n_cand
+        threshold[rows] = best_val[rows].max(axis=1)
+        hits, fit_pos = np.divmod(_hit_positions(dist, threshold[rows, None], mask), dist.shape[1])
+        beyond = fit_pos >= n_seed  # the seed columns are in already
+        hits, fit_pos = hits[beyond], fit_pos[beyond]
+        _merge_candidates(
+            best_val[rows], best_idx[rows], hits, dist[hits, fit_pos], fit_pos + rows.start, threshold[rows]
         )
 
-    def pair(ij: tuple[int, int]) -> None:
-        rows_i, rows_j = blocks[ij[0]], blocks[ij[1]]
-        scores = left[rows_i] @ right[rows_j].T
-        budget = _MAX_SURVIVORS_PER_CANDIDATE * n_cand * scores.shape[0]
+    def pair(i: int, j: int) -> None:
+        rows_i, rows_j = blocks[i], blocks[j]
+        dist, mask = tile(rows_i, rows_j)
+        budget = _MAX_SURVIVORS_PER_CANDIDATE * n_cand * dist.shape[0]
 
-        # Block i's queries against block j: the tile itself.
-        threshold = best_val[rows_i].max(axis=1)
-        hits, fit_pos = np.divmod(np.flatnonzero(scores <= threshold[:, None]), scores.shape[1])
+        # Block i's queries against block j: a threshold per row of the tile.
+        hits, fit_pos = np.divmod(_hit_positions(dist, threshold[rows_i, None], mask), dist.shape[1])
         if hits.size > budget:
-            hits, fit_pos = _smallest_positions(scores, n_cand)
-        merge(rows_i, rows_j.start, hits, fit_pos, scores[hits, fit_pos])
+            hits, fit_pos = _smallest_positions(dist, n_cand)
+        _merge_candidates(
+            best_val[rows_i], best_idx[rows_i], hits, dist[hits, fit_pos], fit_pos + rows_j.start, threshold[rows_i]
+        )
 
-        # Block j's queries against block i: score(b, a) = scores[a, b] + sq_a - sq_b <= threshold_b.
-        sq_i, sq_j = sq[rows_i], sq[rows_j]
-        shifted = scores + sq_i[:, None]
-        threshold = best_val[rows_j].max(axis=1)
-        fit_pos, hits = np.divmod(np.flatnonzero(shifted <= (threshold + sq_j)[None, :]), scores.shape[1])
+        # Block j's queries against block i: a threshold per column of the same tile.
+        fit_pos, hits = np.divmod(_hit_positions(dist, threshold[None, rows_j], mask), dist.shape[1])
         if hits.size > budget:
-            hits, fit_pos = _smallest_positions(shifted.T - sq_j[:, None], n_cand)
-        order = np.argsort(hits, kind="stable")  # survivors come fit-row-major
-        hits, fit_pos = hits[order], fit_pos[order]
-        merge(rows_j, rows_i.start, hits, fit_pos, shifted[fit_pos, hits] - sq_j[hits])
+            hits, fit_pos = _smallest_positions(np.ascontiguousarray(dist.T), n_cand)
+        else:
+            order = np.argsort(hits, kind="stable")  # survivors come fit-row-major
+            hits, fit_pos = hits[order], fit_pos[order]
+        _merge_candidates(
+            best_val[rows_j], best_idx[rows_j], hits, dist[fit_pos, hits], fit_pos + rows_i.start, threshold[rows_j]
+        )
+
+    tasks: list[tuple[tuple[int, ...], Callable[[], None]]] = [((i,), partial(seed, i)) for i in range(len(blocks))]
+    tasks += [((i, j), partial(pair, i, j)) for round_pairs in _round_robin(len(blocks)) for i, j in round_pairs]
+    _run_in_block_order(tasks, len(blocks), n_threads)
+    return best_val, best_idx
+
+
+def _hit_positions(dist: np.ndarray, threshold: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Sorted flat positions where ``dist <= threshold`` (broadcast), through ``mask``, a bool buffer of at least
+    ``dist.size + 8`` entries.
+
+    The hits are a few per thousand: the mask is searched eight bytes at a time (one uint64 word), and only the
+    words that hold a hit are looked at byte by byte, several times cheaper than ``np.flatnonzero`` on the mask.
+    """
+    size = dist.size
+    words = -(-size // 8)
+    mask[size : 8 * words] = False  # the bytes past the tile in its last word (left over from a larger tile)
+    np.less_equal(dist, threshold, out=mask[:size].reshape(dist.shape))
+    hit_words = np.flatnonzero(mask[: 8 * words].view(np.uint64) != 0)  # (nonzero itself is slow on uint64)
+    word_rows, bytes_in_word = np.nonzero(mask[: 8 * words].reshape(words, 8)[hit_words])
+    return hit_words[word_rows] * 8 + bytes_in_word
+
+
+def _run_in_block_order(
+    tasks: list[tuple[tuple[int, ...], Callable[[], None]]], n_blocks: int, n_threads: int
+) -> None:
+    """Run ``tasks`` (``(blocks it updates, function)``, in a valid sequential order) on ``n_threads`` threads.
+
+    Two tasks that share a block never run at the same time and run in list order; a task starts as soon as every
+    earlier task of each of its blocks is done (the earliest such task first), so no thread waits at a barrier for
+    work it does not depend on. The first exception raised by a task stops the others from starting and is
+    re-raised here.
+    """
+    if n_threads <= 1 or len(tasks) <= 1:
+        for _, function in tasks:
+            function()
+        return
+    pending: list[deque[int]] = [deque() for _ in range(n_blocks)]
+    for t, (touched, _) in enumerate(tasks):
+        for b in touched:
+            pending[b].append(t)
+
+    def is_ready(t: int) -> bool:
+        return all(pending[b][0] == t for b in tasks[t][0])
+
+    ready = [t for t in range(len(tasks)) if is_ready(t)]
+    heapq.heapify(ready)
+    condition = threading.Condition()
+    state: dict[str, Any] = {"left": len(tasks), "error": None}
+
+    def worker() -> None:
+        while True:
+            with condition:
+                while not ready and state["left"] and state["error"] is None:
+                    condition.wait()
+                if state["error"] is not None or not state["left"]:
+                    return
+                t = heapq.heappop(ready)
+            try:
+                tasks[t][1]()
+            except BaseException as error:
+                with condition:
+                    state["error"] = error
+                    condition.notify_all()
+                return
+            with condition:
+                state["left"] -= 1
+                for b in tasks[t][0]:
+                    pending[b].popleft()
+                for nxt in {pending[b][0] for b in tasks[t][0] if pending[b]}:
+                    if is_ready(nxt):
+                        heapq.heappush(ready, nxt)
+                condition.notify_all()
 
     with ThreadPoolExecutor(n_threads) as pool:
-        list(pool.map(seed, range(len(blocks))))
-        for round_pairs in _round_robin(len(blocks)):
-            list(pool.map(pair, round_pairs))
-    return best_val, best_idx
+        list(pool.map(lambda _: worker(), range(n_threads)))
+    if state["error"] is not None:
+        raise state["error"]
 
 
 def _round_robin(n_blocks: int) -> list[list[tuple[int, int]]]:
@@ -379,23 +488,33 @@ def _smallest_positions(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
     return np.repeat(np.arange(scores.shape[0]), k), cols.reshape(-1)
 
 
-def _merge_candidates(best_val, best_idx, rows, values, indices, n_cand):
+def _merge_candidates(best_val, best_idx, rows, values, indices, threshold=None) -> None:
     """Keep, per query, the ``n_cand`` smallest of its current candidates and the new (row, value, index) triples.
 
-    ``rows`` is sorted (row-major order); returns the new ``(best_val, best_idx)``, (n_queries, n_cand).
+    ``best_val``/``best_idx`` (n_queries, n_cand) are updated in place (they may be views of larger arrays), for the
+    rows that have new triples only, and so is ``threshold`` (n_queries,), each row's largest kept value, when given;
+    ``rows`` is sorted (row-major order).
     """
     if rows.size == 0:
-        return best_val, best_idx
-    n_queries = best_val.shape[0]
-    counts = np.bincount(rows, minlength=n_queries)
+        return
+    n_cand = best_val.shape[1]
+    counts = np.bincount(rows, minlength=best_val.shape[0])
+    hit = np.flatnonzero(counts)
+    counts = counts[hit]
     slot = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    pool_val = np.full((n_queries, n_cand + counts.max()), np.inf, dtype=best_val.dtype)
+    local = np.repeat(np.arange(hit.size), counts)
+    pool_val = np.full((hit.size, n_cand + int(counts.max())), np.inf, dtype=best_val.dtype)
     pool_idx = np.zeros(pool_val.shape, dtype=best_idx.dtype)
-    pool_val[:, :n_cand], pool_idx[:, :n_cand] = best_val, best_idx
-    pool_val[rows, n_cand + slot] = values
-    pool_idx[rows, n_cand + slot] = indices
-    keep = np.argpartition(pool_val, n_cand - 1, axis=1)[:, :n_cand]
-    return np.take_along_axis(pool_val, keep, axis=1), np.take_along_axis(pool_idx, keep, axis=1)
+    pool_val[:, :n_cand], pool_idx[:, :n_cand] = best_val[hit], best_idx[hit]
+    pool_val[local, n_cand + slot] = values
+    pool_idx[local, n_cand + slot] = indices
+    keep = np.argpartition(pool_val, n_cand - 1, axis=1)
+    kept_val = np.take_along_axis(pool_val, keep[:, :n_cand], axis=1)
+    best_val[hit] = kept_val
+    best_idx[hit] = np.take_along_axis(pool_idx, keep[:, :n_cand], axis=1)
+    if threshold is not None:
+        # argpartition puts the n_cand-th smallest at position n_cand - 1: the largest kept value.
+        threshold[hit] = kept_val[:, n_cand - 1]
 
 
 def _squared_distances(Q: np.ndarray, F: np.ndarray, idx: np.ndarray, *, sequential: bool) -> np.ndarray:
