@@ -380,3 +380,77 @@ def test_check_config_rejects_a_missing_required_key_and_a_monitor_no_task_logs(
     with pytest.raises(ConfigError, match=r"^checkpoints.monitor: 'val/f1' is not a validation metric; choose one"):
         check_config({**GOOD_CONFIG, "checkpoints": {"monitor": "val/f1"}})
 
+
+
+# ====================================================================================================================
+# Training speed and GPU readiness: the CLI's progress bar, and a first GPU fit (skipped without one)
+
+from pytorch_lightning.callbacks import TQDMProgressBar  # noqa: E402
+
+from imbalance_xfmr.cli import PROGRESS_BAR_REFRESH_RATE  # noqa: E402
+
+
+def tiny_fit_config(data: Path, **trainer) -> dict:
+    return {"data": {"train_path": str(data / "train.csv"), "test_path": str(data / "test.csv"), "max_vocab_size": 60,
+                     "min_frequency": 1, "max_length": 16, "batch_size": 8},
+            "model": {"d_model": 16, "n_heads": 2, "n_layers": 1, "d_ff": 32},
+            "trainer": {"max_epochs": 1, "enable_model_summary": False, "default_root_dir": str(data), **trainer},
+            "checkpoints": {"dirpath": str(data / "ck")}}
+
+
+def progress_bars(trainer: pl.Trainer) -> list:
+    return [callback for callback in trainer.callbacks if isinstance(callback, pl.callbacks.ProgressBar)]
+
+
+def test_the_progress_bar_is_throttled_unless_one_is_given_or_it_is_off(data):
+    trainer = make_cli(tiny_fit_config(data), run=False).trainer
+    (bar,) = progress_bars(trainer)
+    assert trainer.progress_bar_callback is bar and type(bar) is TQDMProgressBar
+    assert bar.refresh_rate == PROGRESS_BAR_REFRESH_RATE > 1
+    given = {"class_path": "pytorch_lightning.callbacks.TQDMProgressBar", "init_args": {"refresh_rate": 3}}
+    trainer = make_cli(tiny_fit_config(data, callbacks=[given]), run=False).trainer
+    assert [bar.refresh_rate for bar in progress_bars(trainer)] == [3]
+    trainer = make_cli(tiny_fit_config(data, enable_progress_bar=False), run=False).trainer
+    assert progress_bars(trainer) == [] and trainer.progress_bar_callback is None
+
+
+def test_a_fit_with_the_progress_bar_on_writes_what_one_without_it_writes(data, capsys):
+    """The progress bar changes no number: the same weights and metrics.csv with it on and off."""
+    results = []
+    for name, bar in (("on", True), ("off", False)):
+        config = tiny_fit_config(data, enable_progress_bar=bar, max_epochs=2, log_every_n_steps=1,
+                                 logger={"class_path": "pytorch_lightning.loggers.CSVLogger",
+                                         "init_args": {"save_dir": str(data), "name": name}})
+        config["checkpoints"]["dirpath"] = str(data / name)
+        cli = make_cli(config, run=False)
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+        results.append((cli.model.state_dict(), (data / name / "version_0" / "metrics.csv").read_bytes()))
+    (on, on_csv), (off, off_csv) = results
+    assert on_csv == off_csv and all(torch.equal(on[key], off[key]) for key in on)
+    assert "Epoch 1" in capsys.readouterr().out  # the bar was drawn
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fit_one_epoch_on_cuda_with_bf16_then_predict(data):
+    """The first GPU run: the CLI's fit on CUDA under bf16 autocast, batches pinned and on the device, then
+    predict from the checkpoint."""
+    seen = []
+
+    class Probe(pl.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            seen.append({key: (tensor.device.type, tensor.dtype) for key, tensor in batch.items()})
+
+    config = tiny_fit_config(data, accelerator="gpu", devices=1, precision="bf16-mixed", logger=False,
+                             enable_progress_bar=False)
+    cli = make_cli(config, run=False)
+    assert cli.datamodule.train_dataloader().pin_memory is True
+    cli.trainer.callbacks.append(Probe())
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert seen and all(kind == "cuda" for batch in seen for kind, _ in batch.values())
+    assert torch.isfinite(cli.trainer.callback_metrics["train/loss_epoch"].cpu())
+    output = data / "gpu_probabilities.csv"
+    main(["predict", *data_args(data), *QUIET_TRAINER, "--trainer.accelerator=gpu", "--trainer.devices=1",
+          "--trainer.precision=bf16-mixed", f"--trainer.default_root_dir={data}",
+          f"--ckpt_path={data / 'ck' / 'last.ckpt'}", f"--prediction_writer.output_path={output}"])
+    probabilities = pd.read_csv(output)
+    assert (probabilities[["ham", "spam"]].sum(axis=1) - 1).abs().max() < 1e-5

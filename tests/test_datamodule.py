@@ -319,3 +319,44 @@ def test_parquet_keeps_its_stored_label_type(tmp_path):
     dm = datamodule(str(path), resampling="random_under", sampling_strategy={0: 10})
     dm.setup("fit")
     assert dm.classes == [0, 7] and dm.train_dataloader().sampler.class_draw_counts.tolist() == [10, 8]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# GPU readiness and per-checkpoint cost
+
+
+def test_loaders_pin_memory_only_for_cuda(csv):
+    import pytorch_lightning as pl
+
+    dm = datamodule(csv(table()), test_path=csv(table(), "test.csv"))
+    dm.setup("fit")
+    assert dm.train_dataloader().pin_memory is torch.cuda.is_available()  # no Trainer: whether CUDA is there
+    dm.trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False)
+    for loader in (dm.train_dataloader(), dm.val_dataloader()):
+        assert loader.pin_memory is False  # a CPU run: nothing to pin for
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_loaders_pin_memory_for_a_cuda_trainer(csv):
+    import pytorch_lightning as pl
+
+    dm = datamodule(csv(table()), test_path=csv(table(), "test.csv"))
+    dm.setup("fit")
+    dm.trainer = pl.Trainer(accelerator="gpu", devices=1, logger=False, enable_progress_bar=False)
+    for loader in (dm.train_dataloader(), dm.val_dataloader()):
+        assert loader.pin_memory is True
+        batch = next(iter(loader))
+        assert all(tensor.is_pinned() for tensor in batch.values())
+
+
+def test_state_dict_serialises_the_tokenizer_once(csv, monkeypatch):
+    dm = datamodule(csv(table()))
+    tokenizer = dm.fitted_tokenizer
+    calls = []
+    to_json = type(tokenizer).to_json
+    monkeypatch.setattr(type(tokenizer), "to_json", lambda self: calls.append(self) or to_json(self))
+    first, second = dm.state_dict(), dm.state_dict()  # every checkpoint stores it
+    assert first == second and first["tokenizer"] == to_json(tokenizer) and len(calls) == 1
+    other = datamodule(csv(table(n_ham=20, n_spam=20), "other.csv"))
+    dm.load_state_dict(other.state_dict())  # a new tokenizer: serialised anew
+    assert dm.state_dict()["tokenizer"] == to_json(other.fitted_tokenizer) != first["tokenizer"]

@@ -4,6 +4,7 @@ schedule, checkpoints (through the checkpoint callbacks of imbalance_xfmr.traini
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -263,3 +264,126 @@ def test_bad_arguments_are_rejected_with_a_clear_error(kwargs: dict, message: st
     params.update(kwargs)
     with pytest.raises(ValueError, match=message):
         TextClassifier(**params)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Loss logging without a per-step self.log (or host sync), autocast, GPU
+
+
+class StepLoggedClassifier(TextClassifier):
+    """TextClassifier logging its losses as it did before: ``self.log`` in every training and evaluation step."""
+
+    def training_step(self, batch, batch_idx):
+        logits = self(batch["input_ids"], batch["attention_mask"])
+        loss = self.criterion(logits, batch["labels"])
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(logits))
+        return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        pass
+
+    def on_train_epoch_end(self):
+        pass
+
+    def _evaluation_step(self, batch, confusion, ranking):
+        logits = self(batch["input_ids"], batch["attention_mask"])
+        labels = batch["labels"]
+        stage = "val" if confusion is self.val_confusion else "test"
+        self.log(f"{stage}/loss", self.criterion(logits, labels), on_epoch=True, prog_bar=True,
+                 batch_size=len(labels))
+        confusion.update(logits.detach(), labels)
+        if ranking is not None:
+            ranking.update(torch.softmax(logits.detach().float(), dim=-1)[:, 1], labels)
+
+
+def fit_with_csv_logs(tmp_path, model_class, name: str, **trainer_kwargs) -> tuple[pl.Trainer, bytes]:
+    from pytorch_lightning.loggers import CSVLogger
+
+    pl.seed_everything(3, verbose=False)
+    train, val = KeywordDataset(90, 2, seed=1), KeywordDataset(33, 2, seed=2)  # 6 batches of 16 (the last 10)
+    model = model_class(VOCAB, 2, counts_of(train, 2), loss="logit_adjusted", lr=3e-3, **{**TINY, "dropout": 0.1})
+    logger = CSVLogger(tmp_path, name=name)
+    params = dict(max_epochs=3, log_every_n_steps=4, logger=logger, enable_checkpointing=False)
+    fit_trainer = trainer(tmp_path, **{**params, **trainer_kwargs})
+    fit_trainer.fit(model, loader(train, shuffle=True), loader(val, batch_size=7))
+    fit_trainer.test(model, loader(val, batch_size=5), verbose=False)
+    return fit_trainer, (Path(logger.log_dir) / "metrics.csv").read_bytes()
+
+
+@pytest.mark.parametrize("log_every_n_steps", [4, 1, 50])
+def test_losses_are_logged_as_a_self_log_every_step_would_log_them(tmp_path, log_every_n_steps: int) -> None:
+    """The same metrics.csv, byte for byte (rows, steps, values), and the same callback metrics as the per-step
+    ``self.log(..., on_step=True, on_epoch=True)`` it replaces."""
+    ours, ours_csv = fit_with_csv_logs(tmp_path, TextClassifier, "ours", log_every_n_steps=log_every_n_steps)
+    before, before_csv = fit_with_csv_logs(tmp_path, StepLoggedClassifier, "before",
+                                           log_every_n_steps=log_every_n_steps)
+    assert ours_csv == before_csv
+    header = ours_csv.decode().splitlines()[0].split(",")
+    assert {"train/loss_epoch", "val/loss", "test/loss"} <= set(header)
+    assert ("train/loss_step" in header) == (log_every_n_steps <= 18)  # 18 steps in all
+    assert set(ours.callback_metrics) == set(before.callback_metrics)
+    for name, value in before.callback_metrics.items():
+        assert torch.equal(ours.callback_metrics[name].cpu(), value.cpu()), name
+    assert set(ours.progress_bar_metrics) == set(before.progress_bar_metrics)
+
+
+def test_training_steps_do_not_call_self_log(tmp_path, monkeypatch) -> None:
+    """self.log runs on the steps the logger writes only (one host sync each), not in training or validation
+    steps."""
+    calls = []
+    original = pl.LightningModule.log
+
+    def log(self, name, value, *args, **kwargs):
+        calls.append((self._current_fx_name, name))
+        return original(self, name, value, *args, **kwargs)
+
+    monkeypatch.setattr(pl.LightningModule, "log", log)
+    fit_with_csv_logs(tmp_path, TextClassifier, "ours", log_every_n_steps=4)  # 3 epochs of 6 steps
+    hooks = {hook for hook, _ in calls}
+    assert not hooks & {"training_step", "validation_step", "test_step"}
+    step_logs = [name for hook, name in calls if hook == "on_train_batch_end"]
+    assert step_logs == ["train/loss_step"] * 6  # steps 3, 7, 11, 15 of 0..17 and each epoch's last: 5, 11, 17
+    assert [name for hook, name in calls if hook == "on_train_epoch_end"] == ["train/loss_epoch", "train/loss"] * 3
+
+
+LOSS_SETTINGS = [dict(loss="ce", label_smoothing=0.1), dict(loss="weighted_ce"), dict(loss="focal"),
+                 dict(loss="focal", focal_alpha="balanced"), dict(loss="logit_adjusted")]
+
+
+@pytest.mark.parametrize("settings", LOSS_SETTINGS + [dict(loss="ce", pooling="mean"), dict(loss="ce", pooling="max")])
+def test_bf16_autocast_trains_and_predicts_on_cpu(tmp_path, settings: dict) -> None:
+    """trainer.precision='bf16-mixed' (torch.autocast, here on CPU): every loss and pooling stays finite, losses
+    are float32, predictions float32 probabilities."""
+    pl.seed_everything(0, verbose=False)
+    train, val = KeywordDataset(64, 3, seed=1), KeywordDataset(21, 3, seed=2)
+    model = TextClassifier(VOCAB, 3, counts_of(train, 3), lr=3e-3, **{**TINY, "dropout": 0.1}, **settings)
+    fit_trainer = trainer(tmp_path, max_epochs=2, precision="bf16-mixed")
+    fit_trainer.fit(model, loader(train, shuffle=True), loader(val, batch_size=7))
+    for name in ("train/loss_epoch", "val/loss", "val/f1_macro"):
+        assert torch.isfinite(fit_trainer.callback_metrics[name]), name
+    batch = collate([val[i] for i in range(7)])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(batch["input_ids"], batch["attention_mask"])
+        loss = model.criterion(logits, batch["labels"])
+    assert logits.dtype == torch.bfloat16 and loss.dtype == torch.float32 and torch.isfinite(loss)
+    unlabelled = KeywordDataset(21, 3, seed=2, labelled=False)
+    probabilities = torch.cat(fit_trainer.predict(model, loader(unlabelled, batch_size=7)))
+    assert probabilities.dtype == torch.float32 and torch.isfinite(probabilities).all()
+    torch.testing.assert_close(probabilities.sum(1), torch.ones(21))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed", "32-true"])
+def test_fit_one_epoch_on_cuda(tmp_path, precision: str) -> None:
+    pl.seed_everything(0, verbose=False)
+    train, val = KeywordDataset(96, 2, seed=1), KeywordDataset(40, 2, seed=2)
+    model = TextClassifier(VOCAB, 2, counts_of(train, 2), loss="logit_adjusted", lr=3e-3, **TINY)
+    fit_trainer = trainer(tmp_path, accelerator="gpu", devices=1, precision=precision, max_epochs=1)
+    fit_trainer.fit(model, loader(train, shuffle=True), loader(val, batch_size=7))
+    assert next(model.parameters()).device.type == "cuda"
+    for name in ("train/loss_epoch", "val/loss", "val/f1_macro"):
+        assert torch.isfinite(fit_trainer.callback_metrics[name].cpu()), name
+    unlabelled = KeywordDataset(40, 2, seed=2, labelled=False)
+    probabilities = torch.cat([p.cpu() for p in fit_trainer.predict(model, loader(unlabelled, batch_size=7))])
+    assert probabilities.dtype == torch.float32
+    torch.testing.assert_close(probabilities.sum(1), torch.ones(40))

@@ -83,6 +83,48 @@ def test_batch_seed_reseeds_torch_from_seed_epoch_and_batch_index() -> None:
     assert not torch.equal(drawn, torch.rand(4))
 
 
+def test_batch_seed_computes_each_epochs_seeds_once_with_the_same_formula() -> None:
+    class Trainer:
+        current_epoch = 0
+        num_training_batches = 6
+
+    trainer, callback = Trainer(), BatchSeed(7)
+    formula = [[int(np.random.SeedSequence([7, epoch, b]).generate_state(1)[0]) for b in range(9)]
+               for epoch in range(3)]
+    assert [imbalance_xfmr.training.batch_seed(7, 2, b) for b in range(9)] == formula[2]
+    # In order, resumed mid-epoch, past the announced length (limit_train_batches, an inexact __len__), back again.
+    for epoch, batches in ((0, range(6)), (1, [4, 5, 0, 1, 7, 8, 2]), (2, range(9)), (0, [3])):
+        trainer.current_epoch = epoch
+        for b in batches:
+            callback.on_train_batch_start(trainer, None, None, b)
+            state = torch.get_rng_state()
+            torch.manual_seed(formula[epoch][b])
+            assert torch.equal(state, torch.get_rng_state()), (epoch, b)
+            assert torch.initial_seed() == formula[epoch][b]  # what TextDataModule reads its sampler seed from
+    trainer.num_training_batches = float("inf")  # an iterable without a length: seed by seed
+    trainer.current_epoch = 1
+    callback.on_train_batch_start(trainer, None, None, 3)
+    assert torch.initial_seed() == formula[1][3]
+
+
+def test_seed_torch_leaves_the_generators_as_torch_manual_seed_does() -> None:
+    for seed in (0, 1, 2**32 - 1, 123456789):
+        imbalance_xfmr.training.seed_torch(seed)
+        ours = (torch.get_rng_state(), torch.initial_seed(), torch.rand(3))
+        torch.manual_seed(seed)
+        theirs = (torch.get_rng_state(), torch.initial_seed(), torch.rand(3))
+        assert torch.equal(ours[0], theirs[0]) and ours[1] == theirs[1] and torch.equal(ours[2], theirs[2])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_seed_torch_seeds_cuda_as_torch_manual_seed_does() -> None:
+    torch.cuda.init()
+    imbalance_xfmr.training.seed_torch(11)
+    ours = torch.rand(5, device="cuda")
+    torch.manual_seed(11)
+    assert torch.equal(ours, torch.rand(5, device="cuda"))
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Checkpoint callbacks
 

@@ -169,6 +169,7 @@ class TextDataModule(pl.LightningDataModule):
         self._check_params()
 
         self._tokenizer: SubwordTokenizer | None = None
+        self._tokenizer_json: tuple[SubwordTokenizer, str] | None = None  # (tokenizer, its to_json()), see state_dict
         self._classes: list | None = None
         self._class_counts: list[int] | None = None
         self._splits: tuple[pd.DataFrame, pd.DataFrame] | None = None
@@ -248,10 +249,17 @@ class TextDataModule(pl.LightningDataModule):
     def state_dict(self) -> dict:
         """The fitted tokenizer (JSON) and label encoding; Lightning stores this in each checkpoint."""
         return {
-            "tokenizer": self._fitted_tokenizer().to_json(),
+            "tokenizer": self._tokenizer_as_json(),
             "classes": self.classes,
             "class_counts": self.class_counts,
         }
+
+    def _tokenizer_as_json(self) -> str:
+        """``to_json()`` of the fitted tokenizer, serialised once per tokenizer (every checkpoint stores it)."""
+        tokenizer = self._fitted_tokenizer()
+        if self._tokenizer_json is None or self._tokenizer_json[0] is not tokenizer:
+            self._tokenizer_json = (tokenizer, tokenizer.to_json())
+        return self._tokenizer_json[1]
 
     def load_state_dict(self, state_dict: dict) -> None:
         if self._tokenizer is not None and self.state_dict() != state_dict:
@@ -500,8 +508,21 @@ class TextDataModule(pl.LightningDataModule):
             collate_fn=identity_collate,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            pin_memory=self._pin_memory(),
             **batching,
         )
+
+    def _pin_memory(self) -> bool:
+        """Batches in page-locked memory when they go to a CUDA device, so that Lightning's copy to it (``.to(device,
+        non_blocking=True)``) is asynchronous: when the Trainer runs on CUDA, or, without a Trainer, when CUDA is
+        available. Pinning changes no value."""
+        trainer = self.trainer
+        if trainer is None:
+            return torch.cuda.is_available()
+        try:
+            return trainer.strategy.root_device.type == "cuda"
+        except (AttributeError, RuntimeError):  # a strategy without a device yet
+            return torch.cuda.is_available()
 
     def _check_params(self) -> None:
         choices = {

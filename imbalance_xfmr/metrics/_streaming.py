@@ -67,8 +67,10 @@ class StreamingConfusionMatrix(Metric):
             preds = preds.argmax(dim=1)
         target = target.long()
         preds = preds.long()
-        if target.numel() and (
-            min(target.min(), preds.min()) < 0 or max(target.max(), preds.max()) >= self.num_classes
+        # One host sync for the whole check (on a GPU each bool() of a device tensor waits for it).
+        if target.numel() and bool(
+            (torch.minimum(target.min(), preds.min()) < 0)
+            | (torch.maximum(target.max(), preds.max()) >= self.num_classes)
         ):
             raise ValueError(
                 f"Class indices must lie in [0, {self.num_classes}); encode labels before update()."

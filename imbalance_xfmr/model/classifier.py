@@ -7,6 +7,13 @@ logged once per epoch as ``val/<name>`` / ``test/<name>``: accuracy, balanced_ac
 precision_macro, recall_macro, mcc, cohen_kappa, geometric_mean, recall_<class index>, the loss, and for
 binary tasks pr_auc (average precision of class 1) and roc_auc.
 
+The training loss is logged as ``train/loss_step`` (on the steps the logger writes, every
+``trainer.log_every_n_steps``, and the epoch's last step) and ``train/loss_epoch`` (the epoch's mean over rows),
+giving the values and rows in ``metrics.csv`` and the callback metrics that ``self.log("train/loss", loss,
+on_step=True, on_epoch=True)`` in every step gives, but summed on the loss's device: no per-step ``self.log`` and no
+per-step host sync (see :class:`_MeanLoss`). ``val/loss`` and ``test/loss`` are summed the same way and logged once
+an epoch.
+
 Checkpointing, per-batch reseeding and resuming are Trainer configuration, not the model's: see
 :mod:`imbalance_xfmr.training` and the ``checkpoints`` keys of :mod:`imbalance_xfmr.cli`.
 """
@@ -55,6 +62,45 @@ def warmup_then_decay(step: int, *, warmup_steps: int, total_steps: int, decay: 
     progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
     shape = 0.5 * (1.0 + math.cos(math.pi * progress)) if decay == "cosine" else 1.0 - progress
     return min_lr_ratio + (1.0 - min_lr_ratio) * shape
+
+
+class _MeanLoss:
+    """The mean of a logged loss over an epoch's rows, summed on the loss's device (no host sync), as Lightning's
+    ``self.log(..., on_epoch=True, batch_size=n)`` reduces it: the same float operations in the same order
+    (``value = value + loss * n`` in float32, ``rows = rows + n`` in int64, ``value / rows``), so the logged mean is
+    bit for bit the one ``self.log`` would have given, at the cost of three small tensor operations a step."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.value: Tensor | None = None
+        self.rows: Tensor | None = None
+        self.last: Tensor | None = None
+
+    def update(self, loss: Tensor, n: int) -> None:
+        loss = loss.detach()
+        if loss.dtype not in (torch.float32, torch.float64):  # Lightning keeps logged values in float32 or wider
+            loss = loss.to(_default_float_dtype())
+        if self.value is None:
+            self.value = torch.tensor(0.0, dtype=_default_float_dtype(), device=loss.device)
+            self.rows = torch.tensor(0, device=loss.device)
+        self.value = self.value + loss * n
+        self.rows = self.rows + n
+        self.last = loss
+
+    @property
+    def empty(self) -> bool:
+        return self.value is None
+
+    def compute(self) -> Tensor:
+        return self.value / self.rows
+
+
+def _default_float_dtype() -> torch.dtype:
+    """The dtype Lightning accumulates logged values in: torch's default float dtype when float32 or float64."""
+    dtype = torch.get_default_dtype()
+    return dtype if dtype in (torch.float32, torch.float64) else torch.float32
 
 
 class TextClassifier(pl.LightningModule):
@@ -151,6 +197,19 @@ class TextClassifier(pl.LightningModule):
         self.test_confusion = StreamingConfusionMatrix(num_classes)
         self.val_ranking = StreamingBinaryRanking() if num_classes == 2 else None
         self.test_ranking = StreamingBinaryRanking() if num_classes == 2 else None
+        # Epoch means of the losses, summed on their device and logged once per epoch (and the training loss on
+        # the steps the logger writes): what self.log(..., on_epoch=True) would log, without its per-step cost.
+        self._train_loss = _MeanLoss()
+        self._eval_loss = _MeanLoss()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Lightning sets `_current_fx_name` around every hook call (about 50 times a training step); nn.Module's
+        # __setattr__ (isinstance checks against Parameter, Module, Tensor) costs several times a plain attribute's.
+        # It is a plain attribute (a str or None), never a parameter, buffer or submodule.
+        if name == "_current_fx_name":
+            object.__setattr__(self, name, value)
+            return
+        super().__setattr__(name, value)
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
         """input_ids (B, T), attention_mask (B, T) bool -> logits (B, C)."""
@@ -162,14 +221,42 @@ class TextClassifier(pl.LightningModule):
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         logits = self(batch["input_ids"], batch["attention_mask"])
         loss = self.criterion(logits, batch["labels"])
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(logits))
+        self._train_loss.update(loss, len(logits))
         return loss
 
+    def on_train_epoch_start(self) -> None:
+        self._train_loss.reset()
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        # The step's loss goes to the logger (and the progress bar) on the steps the logger writes, and on the
+        # epoch's last step (callback_metrics and the progress bar then hold the last loss, as with a per-step
+        # self.log); as a CPU copy: one host sync each time, and the progress bar reads it every step without one.
+        trainer = self.trainer
+        last_batch = batch_idx + 1 == trainer.num_training_batches
+        if self._train_loss.last is not None and (last_batch or _logger_writes_this_step(trainer)):
+            self.log("train/loss_step", self._train_loss.last.cpu(), on_step=True, on_epoch=False, prog_bar=True,
+                     batch_size=1)
+
+    def on_train_epoch_end(self) -> None:
+        if self._train_loss.empty:
+            return
+        mean = self._train_loss.compute()
+        self._train_loss.reset()
+        self.log("train/loss_epoch", mean, on_step=False, on_epoch=True, prog_bar=True, batch_size=1)
+        # callback_metrics["train/loss"]: the epoch mean, as self.log("train/loss", on_step=True, on_epoch=True) has it
+        self.log("train/loss", mean, on_step=False, on_epoch=True, logger=False, batch_size=1)
+
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluation_step(batch, "val", self.val_confusion, self.val_ranking)
+        self._evaluation_step(batch, self.val_confusion, self.val_ranking)
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._evaluation_step(batch, "test", self.test_confusion, self.test_ranking)
+        self._evaluation_step(batch, self.test_confusion, self.test_ranking)
+
+    def on_validation_epoch_start(self) -> None:
+        self._eval_loss.reset()
+
+    def on_test_epoch_start(self) -> None:
+        self._eval_loss.reset()
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch_metrics("val", self.val_confusion, self.val_ranking)
@@ -185,14 +272,13 @@ class TextClassifier(pl.LightningModule):
     def _evaluation_step(
         self,
         batch: dict[str, Tensor],
-        stage: str,
         confusion: StreamingConfusionMatrix,
         ranking: StreamingBinaryRanking | None,
     ) -> None:
         logits = self(batch["input_ids"], batch["attention_mask"])
         labels = batch["labels"]
         loss = self.criterion(logits, labels)
-        self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True, batch_size=len(labels))
+        self._eval_loss.update(loss, len(labels))
         confusion.update(logits.detach(), labels)
         if ranking is not None:
             ranking.update(torch.softmax(logits.detach().float(), dim=-1)[:, 1], labels)
@@ -200,6 +286,9 @@ class TextClassifier(pl.LightningModule):
     def _log_epoch_metrics(
         self, stage: str, confusion: StreamingConfusionMatrix, ranking: StreamingBinaryRanking | None
     ) -> None:
+        if not self._eval_loss.empty:
+            self.log(f"{stage}/loss", self._eval_loss.compute(), on_epoch=True, prog_bar=True, batch_size=1)
+            self._eval_loss.reset()
         if not confusion.update_called:  # e.g. an empty validation set: nothing to report
             return
         values = confusion.compute()
@@ -241,3 +330,12 @@ class TextClassifier(pl.LightningModule):
         )
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+def _logger_writes_this_step(trainer: pl.Trainer) -> bool:
+    """Whether Lightning writes this training step's logged values to the loggers (it asks this after
+    ``on_train_batch_end``): every ``log_every_n_steps``, on the step training stops, every step of a fast_dev_run.
+    True if this Lightning has no such test (then the step loss is logged every step, as before)."""
+    connector = getattr(trainer, "_logger_connector", None)
+    writes = getattr(connector, "should_update_logs", True)
+    return bool(writes or trainer.fast_dev_run)
