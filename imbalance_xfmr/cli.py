@@ -45,6 +45,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import os
 import re
 import secrets
 import sys
@@ -116,8 +117,14 @@ class ImbalanceXfmrCLI(LightningCLI):
         super().parse_arguments(parser, args)
         config = self._subcommand_config()
         if config.get("seed_everything") is True:
-            # Replace Lightning's `seed_everything(None)` (seed 0) with a real draw; it is recorded like any seed.
-            config["seed_everything"] = secrets.randbelow(2**32)
+            inherited = os.environ.get("PL_GLOBAL_SEED")
+            if inherited is not None and os.environ.get("LOCAL_RANK", "0") != "0":
+                # A DDP child that Lightning's launcher started with rank 0's environment, where seed_everything
+                # set PL_GLOBAL_SEED: every rank must train (and resample) with rank 0's draw.
+                config["seed_everything"] = int(inherited)
+            else:
+                # Replace Lightning's `seed_everything(None)` (seed 0) with a real draw, recorded like any seed.
+                config["seed_everything"] = secrets.randbelow(2**32)
 
     def before_instantiate_classes(self) -> None:
         config = self._subcommand_config()

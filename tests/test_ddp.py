@@ -239,8 +239,6 @@ def test_fold_model_trains_under_ddp_with_class_balanced_batches(ddp_fits):
     _check_checkpoints(folder, saves, steps=EPOCHS * 8)
 
 
-@pytest.mark.xfail(strict=True, reason="cli.ImbalanceXfmrCLI.parse_arguments draws seed_everything=true afresh in "
-                   "every DDP process, so each rank resamples with its own seed (see the DDP report)")
 def test_a_drawn_seed_is_rank_zeros_in_a_ddp_child(monkeypatch, tmp_path):
     """``seed_everything: true`` under ``strategy: ddp``: Lightning re-runs the command for rank 1 with rank 0's
     environment (``LOCAL_RANK=1``, and ``PL_GLOBAL_SEED`` set by rank 0's ``seed_everything``). Rank 1 must train

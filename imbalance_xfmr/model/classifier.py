@@ -287,7 +287,9 @@ class TextClassifier(pl.LightningModule):
         self, stage: str, confusion: StreamingConfusionMatrix, ranking: StreamingBinaryRanking | None
     ) -> None:
         if not self._eval_loss.empty:
-            self.log(f"{stage}/loss", self._eval_loss.compute(), on_epoch=True, prog_bar=True, batch_size=1)
+            # sync_dist: under DDP each rank holds its shard's mean (a no-op in one process).
+            self.log(f"{stage}/loss", self._eval_loss.compute(), on_epoch=True, prog_bar=True, batch_size=1,
+                     sync_dist=True)
             self._eval_loss.reset()
         if not confusion.update_called:  # e.g. an empty validation set: nothing to report
             return
