@@ -6,7 +6,8 @@ wrote the same fold models' checkpoints' weights, and ends with ``parallel N vs 
 time / parallel time). Run from the repository root::
 
     python benchmarks/parallel_training.py                       # the binary demo's fold models, 2 workers
-    python benchmarks/parallel_training.py --data.dir ../shared/data/sms_spam --repeats 1
+    python benchmarks/parallel_training.py --config competition/configs/sms_spam_pipeline.yaml \
+        --data.dir ../shared/data/sms_spam --repeats 1 --transformer.n_seeds 1
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ def main() -> None:
     parser.add_argument("--data.dir", dest="data_dir", default=None)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--extra", nargs="*", default=[], help="more pipeline keys, e.g. --transformer.n_seeds 2")
-    args = parser.parse_args()
-    common = ["--config", args.config, *(["--data.dir", args.data_dir] if args.data_dir else []), *args.extra]
+    # Any other argument is a pipeline key, passed on (e.g. --transformer.n_seeds 2).
+    args, extra = parser.parse_known_args()
+    common = ["--config", args.config, *(["--data.dir", args.data_dir] if args.data_dir else []), *extra]
     times: dict[int, list[float]] = {1: [], args.workers: []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
