@@ -155,7 +155,9 @@ def n_workers(config_parallel: int | None, num_threads: int | None, n_tasks: int
     elif gpus:
         wanted = torch.cuda.device_count()
     else:
-        wanted = (os.cpu_count() or 1) // max(num_threads or 1, 1)
+        # The cores this process may use (a container's or a cluster job's share), not the host's.
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        wanted = cores // max(num_threads or 1, 1)
     return max(1, min(wanted, n_tasks))
 
 
