@@ -20,8 +20,9 @@ from scipy.stats import rankdata
 
 from competition.context import Context
 from competition.errors import PipelineError
-from competition.fold_models import build, fit_args, model_seed, predict_args, torch_threads
+from competition.fold_models import build, predict_args, torch_threads
 from competition.folds import run_folds
+from competition.train import fold_model_args
 from imbalance_xfmr.metrics import f1_score
 
 
@@ -66,7 +67,6 @@ def step_predict(ctx: Context) -> None:
         run.log("predict: disabled (transformer.enabled=false)")
         return
     fold = run_folds(ctx)
-    run.write_fold_tables(competition, fold)
     classes, n_folds, n_seeds = competition.classes, int(fold.max()) + 1, config.transformer.n_seeds
     oof = np.zeros((len(fold), len(classes)))
     test_per_fold = np.zeros((n_folds, len(competition.test), len(classes)))
@@ -80,8 +80,7 @@ def step_predict(ctx: Context) -> None:
             folder = run.fold_model_dir(k, j)
             outputs = {split: run.fold_prediction_file(k, j, split) for split in ("validation", "test")}
             if not all(path.is_file() for path in outputs.values()):
-                fit = fit_args(ctx.plan.lightning, k=k, seed=model_seed(config.seed, k, j, n_folds),
-                               **run.fold_model_paths(k, j))
+                _, fit = fold_model_args(ctx, k, j, n_folds)
                 checkpoint = folder / done.checkpoint
                 with torch_threads(config.transformer.num_threads):
                     for split, output in outputs.items():

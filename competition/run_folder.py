@@ -532,18 +532,6 @@ class RunFolder:
         """``blend.json``: the Transformer's weight, the metric and the score at every grid weight."""
         write_json(self.path / BLEND, dict(blend))
 
-    def read_blend_weight(self) -> float:
-        path = self.path / BLEND
-        if not path.is_file():
-            raise _missing(path, "decide")
-        try:
-            weight = float(json.loads(path.read_text(encoding="utf-8"))["weight"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise _unfit(path, f"no numeric weight ({err})", "decide") from err
-        if not 0 <= weight <= 1:
-            raise _unfit(path, f"weight {weight} outside [0, 1]", "decide")
-        return weight
-
     # ------------------------------------------------------------------------------------ submission and report
 
     def write_submission(self, submission: pd.DataFrame) -> Path:

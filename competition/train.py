@@ -170,6 +170,13 @@ def summary_table(results: Sequence[FoldResult]) -> str:
     return "\n".join(lines)
 
 
+def fold_model_args(ctx: Context, k: int, j: int, n_folds: int) -> tuple[int, dict[str, Any]]:
+    """(seed, ``imbalance-xfmr fit`` config) of fold ``k``'s model with seed index ``j`` in this run (the predict
+    step derives its predict configs from the same)."""
+    seed = model_seed(ctx.config.seed, k, j, n_folds)
+    return seed, fit_args(ctx.plan.lightning, k=k, seed=seed, **ctx.run.fold_model_paths(k, j))
+
+
 def step_train(ctx: Context) -> None:
     """Fit (or skip, or resume) the fold models (all, or ``--only-fold``'s), in parallel workers or in this
     process; log a line per model and the summary table."""
@@ -190,10 +197,10 @@ def step_train(ctx: Context) -> None:
                 results.append(replace(done, status="skipped"))
                 run.log(f"{name}: already trained, skipped")
                 continue
-            seed = model_seed(config.seed, k, j, n_folds)
+            seed, args = fold_model_args(ctx, k, j, n_folds)
             paths = run.fold_model_paths(k, j)
-            tasks.append(ModelTask(name, k, seed, fit_args(ctx.plan.lightning, k=k, seed=seed, **paths),
-                                   paths["folder"], paths["checkpoints"], config.transformer.checkpoint,
+            tasks.append(ModelTask(name, k, seed, args, paths["folder"], paths["checkpoints"],
+                                   config.transformer.checkpoint,
                                    config.transformer.num_threads, int((fold != k).sum()), int((fold == k).sum())))
     gpus = _uses_gpus(ctx.plan.lightning)
     # A distributed (DDP) fold model takes several devices itself: those train one after another.

@@ -1,10 +1,11 @@
 """Every check of the config, made once, before any step writes anything.
 
 :func:`check_config` needs the config alone (ranges, choices, the submitted model against the enabled ones, the
-fold models' Lightning config resolved and parsed by the ``imbalance-xfmr`` parser, so a bad ``transformer.data``
-value is found before the folds are made, not inside the first fold); :func:`plan` then checks what needs the
-validated competition (the number of classes against the metric, ``n_splits`` against the smallest class, the
-positive class) and returns the :class:`Plan` the steps follow. Each problem names the key and what to write
+fold models' YAML found and merged); :func:`plan` then checks what needs the validated competition (the number of
+classes against the metric, ``n_splits`` against the smallest class, the positive class, and the fold models'
+Lightning config parsed by the ``imbalance-xfmr`` parser and its DataModule and model built with placeholders, so
+a bad ``transformer.data`` value is found before the folds are made, not inside the first fold) and returns the
+:class:`Plan` the steps follow. Each problem names the key and what to write
 instead; all problems are reported together as one :class:`ConfigError`.
 """
 
@@ -85,11 +86,10 @@ def _problems_without_data(config: PipelineConfig) -> list[str]:
     return problems
 
 
-def _fold_model_config(config: PipelineConfig, num_classes: int | None = None) -> dict[str, Any]:
-    """The fold models' user config, parsed by the ``imbalance-xfmr`` parser as fold 0's model would be (and, given
-    the number of classes, its DataModule and model built with placeholders, so their own range checks run)."""
+def _check_fold_model_config(config: PipelineConfig, user: dict[str, Any], num_classes: int) -> None:
+    """Parse the fold models' config ``user`` with the ``imbalance-xfmr`` parser as fold 0's model would be, and
+    build its DataModule and model with placeholders, so that their own range checks run too."""
     section = config.transformer
-    user = user_config(section)
     args = fit_args(user, k=0, seed=config.seed, **fold_model_paths(config.output))
     try:
         check_lightning_config(args, num_classes)
@@ -101,13 +101,13 @@ def _fold_model_config(config: PipelineConfig, num_classes: int | None = None) -
     if section.checkpoint == "best" and (user.get("checkpoints") or {}).get("monitor", "") is None:
         raise FoldModelConfigError("transformer.checkpoint is 'best', but the fold models' checkpoints.monitor is "
                                    "null, so no best checkpoint is kept; set transformer.checkpoint=last or a monitor")
-    return user
 
 
 def check_config(config: PipelineConfig, only_fold: int | None = None,
                  only_seed: int | None = None) -> dict[str, Any] | None:
     """Raise :class:`ConfigError` (or the fold models' :class:`FoldModelConfigError`) for a config that cannot run,
-    before the data is read; return the fold models' user config (None when the Transformer is disabled).
+    before the data is read; return the fold models' user config, read and merged but checked only by
+    :func:`plan`, which knows the number of classes (None when the Transformer is disabled).
     ``only_fold`` / ``only_seed`` are ``train --only-fold`` / ``--only-seed``."""
     problems = _problems_without_data(config)
     if only_fold is not None and not 0 <= only_fold < config.folds.n_splits:
@@ -122,7 +122,7 @@ def check_config(config: PipelineConfig, only_fold: int | None = None,
         problems.append("--only-fold trains Transformer fold models, but transformer.enabled is false")
     if problems:
         raise ConfigError("the config cannot run:\n- " + "\n- ".join(problems))
-    return _fold_model_config(config) if config.transformer.enabled else None
+    return user_config(config.transformer) if config.transformer.enabled else None
 
 
 def _problems_with_data(config: PipelineConfig, competition: Competition) -> list[str]:
@@ -166,7 +166,7 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
     if problems:
         raise ConfigError("the config does not fit this competition:\n- " + "\n- ".join(problems))
     if lightning is not None:
-        _fold_model_config(config, len(competition.classes))  # now with the checks that need the classes
+        _check_fold_model_config(config, lightning, len(competition.classes))
     fold_seed = config.seed if config.folds.seed is None else config.folds.seed
     positive = None
     if len(competition.classes) == 2:
