@@ -1,8 +1,8 @@
 """``python -m competition``: run a competition end to end, or one step of it.
 
-Subcommands: ``run`` (every step in order), the steps on their own (``folds``, ``baseline``, ``train``,
-``predict``, ``decide``, ``submit``, ``report``: a finished run can be re-decided, re-submitted or re-reported
-without retraining), and ``compare`` (several runs side by side). Each step reads the same config
+Subcommands: ``run`` (every step in order), the steps on their own (``folds``, ``baseline``, ``pretrain``,
+``train``, ``predict``, ``decide``, ``submit``, ``report``: a finished run can be re-decided, re-submitted or
+re-reported without retraining), and ``compare`` (several runs side by side). Each step reads the same config
 (:class:`competition.config.PipelineConfig`): ``--config FILE.yaml``, then any key on the command line,
 jsonargparse style (``--data.dir DIR --output DIR --folds.n_splits 3``), applied left to right.
 
@@ -22,6 +22,7 @@ from typing import Optional
 
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, Namespace
 
+from competition.autoconfig import resolve
 from competition.baseline import step_baseline
 from competition.compare import write_comparison
 from competition.config import PipelineConfig
@@ -31,6 +32,7 @@ from competition.decide import step_decide
 from competition.errors import PipelineError
 from competition.folds import step_folds
 from competition.predict import step_predict
+from competition.pretrain import step_pretrain
 from competition.report import step_report
 from competition.run_folder import RunFolder
 from competition.submit import step_submit
@@ -42,6 +44,7 @@ from competition.validate import check_config, plan
 STEPS: dict[str, Callable[[Context], object]] = {
     "folds": step_folds,
     "baseline": step_baseline,
+    "pretrain": step_pretrain,
     "train": step_train,
     "predict": step_predict,
     "decide": step_decide,
@@ -50,9 +53,10 @@ STEPS: dict[str, Callable[[Context], object]] = {
 }
 
 HELP = {
-    "run": "Run the whole competition: folds, baseline, train, predict, decide, submit, report.",
+    "run": "Run the whole competition: folds, baseline, pretrain, train, predict, decide, submit, report.",
     "folds": "Make (or check) the fixed stratified folds.",
     "baseline": "Cross-fit the TF-IDF + logistic-regression baseline on the folds.",
+    "pretrain": "Self-pretrain the fold models' encoder (masked LM on every train and test text, no labels).",
     "train": "Fit one Transformer per fold (finished fold models are skipped, interrupted ones resume).",
     "predict": "Out-of-fold and test predictions of the fold models, and their fold ensemble.",
     "decide": "Tune each model's decision rule and the Transformer + baseline blend out of fold.",
@@ -90,11 +94,14 @@ def build_parser() -> ArgumentParser:
 
 
 def resolve_config(parser: ArgumentParser, args: Namespace) -> PipelineConfig:
-    """The step's arguments as a :class:`PipelineConfig`, with ``data.dir`` made absolute."""
+    """The step's arguments as a :class:`PipelineConfig`, with ``data.dir`` made absolute, ``output`` defaulting to
+    ``runs/<competition folder name>`` and the preset's choices filled in (:func:`competition.autoconfig.resolve`)."""
     sections = parser.instantiate(args)[args.command]
     config = PipelineConfig(**{f.name: sections[f.name] for f in dataclasses.fields(PipelineConfig)})
     config.data.dir = str(Path(config.data.dir).resolve())
-    return config
+    if config.output is None:
+        config.output = str(Path("runs") / Path(config.data.dir).name)
+    return resolve(config)
 
 
 # How long a `train --only-fold` job waits for the run folder's lock: other jobs hold it while they set up.
@@ -115,6 +122,9 @@ def open_context(config: PipelineConfig, command: str, overwrite: bool, only_fol
                          overwrite=overwrite, wait=0 if only_fold is None else JOB_LOCK_WAIT_S)
     for warning in competition.warnings:
         run.log(f"warning: {warning}")
+    if resolved.derived:
+        run.record("derived", {"preset": config.preset, "notes": resolved.derived})
+        run.log(f"derived fold-model settings (preset {config.preset}):\n- " + "\n- ".join(resolved.derived))
     return Context(config, competition, resolved, run, only_fold, only_seed)
 
 

@@ -55,12 +55,15 @@ class TransformerConfig:
 
     Args:
         enabled: Train the Transformer (False runs the baseline alone).
-        lightning_config: LightningCLI YAML the fold models start from (e.g. competition/configs/demo_binary.yaml).
+        lightning_config: LightningCLI YAML the fold models start from (e.g. competition/configs/demo_binary.yaml);
+            null: settings derived from the data under the preset (see competition/autoconfig.py), recorded in the
+            manifest and the report.
         model: Overrides of that YAML's ``model`` section.
         trainer: Overrides of that YAML's ``trainer`` section.
         data: Overrides of that YAML's ``data`` section (tokenizer, batch size, ``resampling``...); the pipeline
             sets the files, columns and folds itself.
-        n_seeds: Models per fold, each trained with its own seed (initialisation, dropout, batch order); a fold's
+        n_seeds: Models per fold (null: the preset's, or 1 with a lightning_config YAML), each trained with its own
+            seed (initialisation, dropout, batch order); a fold's
             prediction, out-of-fold and test, is the mean of its models' probabilities ("seed averaging"). Each
             extra seed costs one more training per fold; on small data it buys steadier, better-calibrated
             predictions.
@@ -82,10 +85,34 @@ class TransformerConfig:
     model: dict = field(default_factory=dict)
     trainer: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
-    n_seeds: int = 1
+    n_seeds: Optional[int] = None
     checkpoint: Literal["last", "best"] = "last"
     parallel: Optional[int] = None
     num_threads: Optional[int] = 1
+
+
+@dataclass
+class PretrainConfig:
+    """Self-pretraining: masked-language-model pretraining of the fold models' encoder on every train and test
+    text (no labels), once per run, with the run's one tokenizer; the fold models start from its weights.
+
+    Args:
+        enabled: null: on when the fold models' settings are derived (transformer.lightning_config null), off with
+            a lightning_config YAML (whose model and tokenizer sections it then follows).
+        max_steps: Optimizer steps; null: the preset's.
+        mask_probability: Share of the tokens masked (BERT's 15%: of those, 80% [MASK], 10% a random token, 10%
+            unchanged).
+        model: Overrides of the pretraining model (e.g. {lr: 0.0005}); the encoder's shape is the fold models'.
+        trainer: Overrides of its Trainer section (e.g. {log_every_n_steps: 10}).
+        data: Overrides of its data section (e.g. {batch_size: 64, val_fraction: 0.1}).
+    """
+
+    enabled: Optional[bool] = None
+    max_steps: Optional[int] = None
+    mask_probability: float = 0.15
+    model: dict = field(default_factory=dict)
+    trainer: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -125,10 +152,17 @@ class ThresholdConfig:
             MULTICLASS_THRESHOLD_METRICS otherwise: f1_macro, balanced_accuracy).
         positive_class: Binary tasks: the class the threshold applies to, whose probability a one-column
             probability submission holds; None: train's minority class.
+        robust: Check the tuned rules and the blend weight out of sample before using them: each is re-tuned
+            with one fold held out and scored on that fold (cross-fitting), at strengths 0, 0.25, ..., 1 of the
+            tuning (offsets scaled, the threshold moved toward 0.5 in logit space, the weight moved toward 0.5);
+            the strength with the best cross-fitted score is used, unless its gain over strength 0 (the argmax,
+            equal weights) is within bootstrap noise. False: the rules and the weight are tuned on all OOF rows
+            and used at full strength, unchecked.
     """
 
     metric: str = "f1_macro"
     positive_class: Optional[str] = None
+    robust: bool = True
 
 
 @dataclass
@@ -155,20 +189,26 @@ class PipelineConfig:
 
     Args:
         data: The competition folder and its column names.
-        output: The run folder: every output of the run goes there.
+        output: The run folder: every output of the run goes there; null: runs/<name of data.dir>.
+        preset: How much a run may spend: fast (a first look: small models, one seed, short pretraining), default,
+            or best (longer pretraining, five seeds per fold); it sets what is derived from the data and what is
+            left null below (see competition/autoconfig.py).
         seed: Seed of everything random (folds, initialisation, batches).
         folds: Cross-validation split.
         transformer: The Transformer fold models.
+        pretrain: Self-pretraining of the fold models' encoder.
         baseline: The classical baseline.
         threshold: The tuned decision rule.
         submission: The submission file.
     """
 
     data: DataConfig
-    output: str
+    output: Optional[str] = None
+    preset: Literal["fast", "default", "best"] = "default"
     seed: int = 0
     folds: FoldsConfig = field(default_factory=FoldsConfig)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     baseline: BaselineConfig = field(default_factory=BaselineConfig)
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
     submission: SubmissionConfig = field(default_factory=SubmissionConfig)

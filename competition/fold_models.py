@@ -18,10 +18,10 @@ from typing import Any, Literal
 import torch
 import yaml
 
-from competition.config import TransformerConfig
+from competition.config import PretrainConfig, TransformerConfig
 from competition.errors import PipelineError
 from competition.run_folder import FOLD, ID, LABEL, TEXT
-from imbalance_xfmr.cli import ImbalanceXfmrCLI, make_cli
+from imbalance_xfmr.cli import ImbalanceXfmrCLI, make_cli, make_pretrain_cli
 
 
 class FoldModelConfigError(PipelineError):
@@ -39,12 +39,15 @@ def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
-def user_config(section: TransformerConfig) -> dict[str, Any]:
-    """The part of every fold model's config that the user chooses: ``transformer.lightning_config``'s YAML with
-    ``transformer.data`` / ``.model`` / ``.trainer`` merged over it."""
+def user_config(section: TransformerConfig, derived: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The part of every fold model's config that the user chooses: ``transformer.lightning_config``'s YAML, or
+    without one the ``derived`` settings (:func:`competition.autoconfig.derive`), with ``transformer.data`` /
+    ``.model`` / ``.trainer`` merged over it."""
+    overrides = {"data": section.data, "model": section.model, "trainer": section.trainer}
     if section.lightning_config is None:
-        raise FoldModelConfigError("transformer.lightning_config is not set: point it at an `imbalance-xfmr fit` YAML "
-                                   "(e.g. competition/configs/demo_binary.yaml), or set transformer.enabled=false")
+        if derived is None:
+            raise ValueError("fold-model settings without a lightning_config must be derived from the data first")
+        return merge(derived, overrides)
     path = Path(section.lightning_config)
     if not path.is_file():
         raise FoldModelConfigError(f"transformer.lightning_config {str(path)!r} is not a file (working directory "
@@ -56,7 +59,7 @@ def user_config(section: TransformerConfig) -> dict[str, Any]:
     if not isinstance(base, dict):
         raise FoldModelConfigError(f"transformer.lightning_config {str(path)!r} must hold a mapping of sections "
                                    "(data, model, trainer...)")
-    return merge(base, {"data": section.data, "model": section.model, "trainer": section.trainer})
+    return merge(base, overrides)
 
 
 def model_seed(seed: int, k: int, j: int, n_folds: int) -> int:
@@ -84,13 +87,52 @@ def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed
     })
 
 
+# What the pretraining takes from the fold models' config: the encoder's shape and the tokenizer's settings, so that
+# its weights and vocabulary are the fold models'.
+ENCODER_KEYS = ("d_model", "n_heads", "n_layers", "d_ff", "dropout", "activation", "norm_first", "positional")
+TOKENIZER_KEYS = ("tokenizer", "max_vocab_size", "min_frequency", "lowercase", "max_length", "truncation",
+                  "batch_size", "length_bucketing")
+
+
+def pretrain_args(user: Mapping[str, Any], section: PretrainConfig, *, seed: int, tables: tuple[Path, Path],
+                  folder: Path, checkpoints: Path, logs: str, checkpoint: Path) -> dict[str, Any]:
+    """The ``imbalance-xfmr pretrain`` config of the run's self-pretraining (in the paths of
+    :func:`competition.run_folder.pretrain_paths`): masked-LM pretraining of the fold models' encoder (``user``'s
+    model shape and tokenizer settings) on every text of the fold tables, ``section.max_steps`` optimizer steps,
+    with ``pretrain.model`` / ``.trainer`` / ``.data`` merged over it."""
+    model, data = user.get("model") or {}, user.get("data") or {}
+    base = {
+        "seed_everything": seed,
+        "data": {"train_path": str(tables[0]), "test_path": str(tables[1]), "text_column": TEXT, "split_seed": seed,
+                 **{key: data[key] for key in TOKENIZER_KEYS if key in data}},
+        "model": {**{key: model[key] for key in ENCODER_KEYS if key in model},
+                  "mask_probability": section.mask_probability, "lr": 1e-3, "weight_decay": 0.01,
+                  "warmup_fraction": 0.06, "decay": "cosine"},
+        "checkpoints": {"monitor": None},
+        "trainer": {"max_steps": section.max_steps, "max_epochs": -1, "gradient_clip_val": 1.0,
+                    "log_every_n_steps": 50},
+    }
+    owned = {"checkpoints": {"dirpath": str(checkpoints)},
+             "trainer": {"default_root_dir": str(folder),
+                         "logger": {"class_path": "pytorch_lightning.loggers.CSVLogger",
+                                    "init_args": {"save_dir": str(folder), "name": logs}}}}
+    return merge(merge(base, {"data": section.data, "model": section.model, "trainer": section.trainer}), owned)
+
+
+def starting_from(user: Mapping[str, Any], checkpoint: Path) -> dict[str, Any]:
+    """``user`` with the fold models starting from the pretraining ``checkpoint``: its weights and its tokenizer."""
+    return merge(user, {"data": {"tokenizer_path": str(checkpoint)}, "model": {"init_from": str(checkpoint)}})
+
+
 def predict_args(fit: Mapping[str, Any], checkpoint: Path, split: Literal["validation", "test"],
                  output: Path) -> dict[str, Any]:
     """The ``imbalance-xfmr predict`` config that writes ``checkpoint``'s probabilities of ``split`` (the fold's
     held-out rows, or the test rows) to ``output``: the model's fit config with the tokenizer and labels taken
     from the checkpoint, no logger, and the run folder (not the writer) deciding what may be replaced."""
     return merge(fit, {
-        "data": {"predict_split": split, "checkpoint_path": str(checkpoint)},
+        # The checkpoint holds the weights and the tokenizer: nothing is read from a pretraining checkpoint.
+        "data": {"predict_split": split, "checkpoint_path": str(checkpoint), "tokenizer_path": None},
+        "model": {"init_from": None},
         # One process predicts (the writer writes from one), whatever devices the model trained on.
         "trainer": {"logger": False, "devices": 1, "num_nodes": 1, "strategy": "auto"},
         "prediction_writer": {"output_path": str(output), "overwrite": True},
@@ -113,6 +155,13 @@ def build(args: Mapping[str, Any]) -> ImbalanceXfmrCLI:
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
         # A resumed fold model rewrites its config.yaml.
         return make_cli(dict(args), run=False, save_config_kwargs={"overwrite": True})
+
+
+def build_pretraining(args: Mapping[str, Any]) -> ImbalanceXfmrCLI:
+    """DataModule, model and Trainer of ``imbalance-xfmr pretrain`` for the config ``args``, without running it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        return make_pretrain_cli(dict(args), run=False, save_config_kwargs={"overwrite": True})
 
 
 @contextmanager

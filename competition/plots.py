@@ -139,3 +139,16 @@ def threshold_curves(thresholds: np.ndarray, curves: Mapping[str, np.ndarray], c
     axes.set(xlim=(0, 1), xlabel=xlabel, ylabel="metric", title=title)
     axes.legend(loc="lower center", fontsize=8, ncols=2)
     return figure
+
+
+@_styled
+def loss_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str, x_label: str = "optimizer step",
+                y_label: str = "masked-LM loss") -> Figure:
+    """Loss against the step, one line per ``{name: (steps (n,), losses (n,))}``."""
+    figure, (axes,) = _figure((6.4, 3.6))
+    for name, (steps, losses) in curves.items():
+        axes.plot(steps, losses, marker="o", markersize=3, label=name)
+    axes.set(xlabel=x_label, ylabel=y_label, title=title)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    return figure

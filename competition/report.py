@@ -6,7 +6,8 @@ report`` re-runs it on a finished run. Every model the config makes is reported 
 fold, per fold on test, ensembled on test), under its decision rule from the decide step (the argmax when there is
 none). The class shares each model predicts on test are those of a label submission: the rule applied to each
 fold model's test probabilities. Rules tuned on the same out-of-fold rows flatter their model a little; the
-summary therefore also shows macro-F1 at the argmax.
+summary therefore also shows macro-F1 at the argmax, and, for rules the decide step checked out of sample
+(``threshold.robust``), a table sets their in-sample score beside their cross-fitted one.
 
 Every number comes from :mod:`imbalance_xfmr.metrics`. Labels and other text from the data are escaped
 (:func:`competition.document.literal`), so any label renders as itself. The run folder receives ``report.md``
@@ -31,7 +32,7 @@ from competition.data import Competition
 from competition.decide import models_of
 from competition.document import Block, Heading, Image, Paragraph, Table, literal, to_html, to_markdown
 from competition.errors import PipelineError
-from competition.rules import ArgmaxRule, DecisionRule, ThresholdRule
+from competition.rules import ArgmaxRule, DecisionRule, StrengthCheck, ThresholdRule
 from competition.run_folder import RunFolder
 from imbalance_xfmr.metrics import (
     BINARY_THRESHOLD_METRICS,
@@ -301,6 +302,30 @@ def _summary_table(evaluations: dict[str, dict[str, Any]], minority: str) -> Tab
     return Table(header, rows, numeric=[False, False] + [True] * (len(METRICS) + 1))
 
 
+def _check_blocks(checks: Mapping[str, StrengthCheck], blend: Mapping[str, Any] | None, metric: str) -> list[Block]:
+    """The out-of-sample check of each model's rule (``checks``: its :class:`StrengthCheck`) and of the blend
+    weight (``blend``: blend.json's record, when its weight was checked)."""
+    rows = [[name, _fmt(c.untuned), _fmt(c.in_sample), _fmt(c.cross_fitted[-1]), _fmt(c.score), f"{c.strength:g}"]
+            for name, c in checks.items()]
+    blocks: list[Block] = [
+        Heading("Out-of-sample check of the decision rules"),
+        Paragraph(f"Scores are {literal(metric)} on the OOF rows. Cross-fitted: the rule tuned again without each "
+                  "fold, applied to that fold at a strength from 0 (the argmax) to 1 (as tuned). The strength in "
+                  "use is the best cross-fitted one, or 0 when its gain over the argmax is within bootstrap noise."),
+        Table(["model", "argmax", "tuned, in sample", "cross-fitted, full strength", "cross-fitted, in use",
+               "strength in use"], rows),
+    ]
+    if blend is not None and blend["check"] is not None:
+        check = blend["check"]
+        folds = ", ".join(f"{w:g}" for w in blend["fold_weights"])
+        blocks.append(Paragraph(
+            f"Blend: Transformer weight {blend['tuned_weight']:g} tuned on all OOF rows ({folds} without each fold); "
+            f"cross-fitted {literal(metric)} {_fmt(check.cross_fitted[-1])} at the tuned weight, "
+            f"{_fmt(check.untuned)} at equal weights; weight in use **{blend['weight']:g}** (strength "
+            f"{check.strength:g})."))
+    return blocks
+
+
 def _data_blocks(data: dict[str, Any], evaluations: dict[str, dict[str, Any]], length_png: bytes) -> list[Block]:
     with_test = [name for name, e in evaluations.items() if e["test_predicted_counts"] is not None]
     total = data["train_rows"]
@@ -360,6 +385,38 @@ def _run_blocks(manifest: Mapping[str, Any], config: PipelineConfig, fold_seed: 
             Table(["setting", "value"], rows, numeric=[False, False])]
 
 
+def _settings_blocks(run: RunFolder) -> tuple[list[Block], dict[str, Any]]:
+    """The fold-model settings derived from the data (with why), and the self-pretraining's losses as a curve."""
+    blocks: list[Block] = []
+    numbers: dict[str, Any] = {}
+    derived = run.manifest.get("derived")
+    if derived:
+        numbers["derived"] = derived
+        blocks += [Heading("Derived settings"),
+                   Paragraph(f"No fold-model YAML was given: under the preset {literal(derived['preset'])} these "
+                             "settings were derived from the data (each can be set by its key)."),
+                   Table(["setting", "why"], [[f"`{setting.strip()}`", literal(why.strip())]
+                                              for setting, why in (note.split(":", 1) for note in derived["notes"])],
+                         numeric=[False, False])]
+    done, curve = run.read_pretrain_done(), run.read_pretrain_curve()
+    if done is not None:
+        lines = {}
+        for column, name in (("train/loss", "train (epoch mean)"), ("val/loss", "held-out texts")):
+            if curve is not None and column in curve:
+                points = curve[["step", column]].dropna()
+                lines[name] = (points["step"].to_numpy(), points[column].to_numpy())
+        numbers["pretraining"] = {"steps": done.steps, "epochs": done.epochs, "seconds": done.seconds,
+                                  **{name: values.tolist() for name, (_, values) in lines.items()}}
+        blocks += [Heading("Self-pretraining"),
+                   Paragraph(f"Masked-language-model pretraining of the encoder on every train and test text: "
+                             f"{done.steps} steps, {done.epochs} epochs, {done.seconds:.0f} s; every fold model "
+                             "started from its weights and its tokenizer.")]
+        if lines:
+            blocks.append(Image("pretraining_loss.png", "pretraining loss curve",
+                                plots.loss_curves(lines, "Self-pretraining: masked-LM loss")))
+    return blocks, numbers
+
+
 def _jsonable(value: Any) -> Any:
     """Plain JSON values: numpy scalars and arrays converted, NaN and infinities as null."""
     if isinstance(value, Mapping):
@@ -390,11 +447,14 @@ def build_report(ctx: Context) -> Report:
         raise ReportError(f"{run.path} holds no model's probabilities yet; run the baseline step, or the train and "
                           "predict steps, first")
     decisions = run.read_decisions(competition) if run.has_decisions() else {}
+    blend = run.read_blend() if "blend" in decisions and run.has_blend() else None
     lengths = text_lengths(competition)
     data = summarize_data(competition, lengths)
     minority = data["minority_class"]
     classes = competition.classes.tolist()
     evaluations = {m.name: evaluate(m, competition, decisions.get(m.name), minority) for m in models}
+    checks = {name: decisions[name].check for name in evaluations
+              if name in decisions and decisions[name].check is not None}
     binary = len(classes) == 2
     ranking_images = _ranking_figures(models, competition, minority)
     threshold_images = {}
@@ -413,11 +473,16 @@ def build_report(ctx: Context) -> Report:
                                      "that did not train on it. PR-AUC is average precision "
                                      + (f"of {literal(minority)}" if binary else "(macro, one-vs-rest)")
                                      + "; decision rules tuned on these same rows flatter their model slightly, "
-                                       "hence the argmax column.")]
+                                       "hence the argmax column"
+                                     + (" and the out-of-sample check below." if checks else "."))]
     if any(e["overall"][m] is None for e in evaluations.values() for m in ("pr_auc", "roc_auc")):
         blocks.append(Paragraph("A `–` PR-AUC or ROC-AUC is undefined for those predictions: a class missing "
                                 "from the rows scored, or multiclass scores whose rows do not sum to 1."))
+    if checks:
+        blocks += _check_blocks(checks, blend, config.threshold.metric)
     blocks += _data_blocks(data, evaluations, length_png)
+    settings_blocks, settings_numbers = _settings_blocks(run)
+    blocks += settings_blocks
     blocks += [Heading("Precision-recall and ROC curves"),
                *(image for image in ranking_images if binary)]
     if not binary:
@@ -437,8 +502,11 @@ def build_report(ctx: Context) -> Report:
         "task": "binary" if binary else "multiclass",
         "classes": classes,
         "data": data,
-        "models": evaluations,
+        "models": evaluations,  # each decision's rule holds its out-of-sample check
+        "blend_weight": None if blend is None else {**blend, "check": None if blend["check"] is None
+                                                    else blend["check"].to_json()},
         "missing_models": missing,
+        **settings_numbers,
         "ranking": rank_models(evaluations),
         "figures": sorted(block.file_name for block in blocks if isinstance(block, Image)),
     }

@@ -10,6 +10,8 @@ probabilities, the decision rules...). Layout, in the order the steps write it::
     baseline_test_per_fold.csv                id, fold, proba_<class>...  (each fold model on test, fold 0 first)
     baseline_test.csv                         id, proba_<class>...  (the fold ensemble)
     folds/train.csv, folds/test.csv train:    the tables the fold models read (id, text, label, fold / id, text)
+    pretrain/                       pretrain: checkpoints/ (last.ckpt: the encoder and the run's tokenizer),
+                                              logs/version_<attempt>/metrics.csv (the loss curve), done.json
     folds/fold_<k>[_seed_<j>]/                one fold model: checkpoints/, logs/, done.json (train),
                                               predictions_oof.csv and predictions_test.csv (predict)
     oof.csv, test_per_fold.csv, test.csv      predict: the Transformer's, laid out like the baseline's
@@ -54,8 +56,9 @@ import yaml
 
 from competition.data import Competition, compare_ids
 from competition.errors import PipelineError
-from competition.rules import DecisionRule
+from competition.rules import DecisionRule, StrengthCheck
 from imbalance_xfmr.data.io import write_bytes, write_csv, write_json, write_text
+from imbalance_xfmr.training import LAST_CHECKPOINT
 
 Model = Literal["transformer", "baseline", "blend"]
 MODELS: tuple[Model, ...] = ("transformer", "baseline", "blend")
@@ -69,6 +72,7 @@ LOCK = ".lock"
 FORMAT = "imbalance-xfmr run folder"
 FOLDS = "folds.csv"
 FOLD_MODELS = "folds"
+PRETRAIN = "pretrain"
 FOLD_TRAIN_TABLE, FOLD_TEST_TABLE = "train.csv", "test.csv"
 CHECKPOINTS = "checkpoints"
 LOGS = "logs"  # a fold model's logger name: its logs go to <fold model>/logs/version_<attempt>/
@@ -103,8 +107,17 @@ def fold_model_paths(run_path: str | Path, k: int = 0, j: int = 0) -> dict[str, 
             "checkpoints": folder / CHECKPOINTS, "logs": LOGS}
 
 
+def pretrain_paths(run_path: str | Path) -> dict[str, Any]:
+    """Where the run's self-pretraining lives in the run folder ``run_path``: ``"tables"`` (the texts it reads:
+    the fold models' tables), ``"folder"``, ``"checkpoints"``, ``"logs"`` (the logger's name) and ``"checkpoint"``
+    (``last.ckpt``, what the fold models start from and take their tokenizer from)."""
+    folder = Path(run_path) / PRETRAIN
+    return {"tables": fold_model_paths(run_path)["tables"], "folder": folder, "checkpoints": folder / CHECKPOINTS,
+            "logs": LOGS, "checkpoint": folder / CHECKPOINTS / LAST_CHECKPOINT}
+
+
 # Every top-level name this layout writes: what --overwrite may delete (the lock stays: it is held meanwhile).
-LAYOUT = (MANIFEST, LOG, FOLDS, FOLD_MODELS, DECISIONS, BLEND, SUBMISSION, REPORT,
+LAYOUT = (MANIFEST, LOG, FOLDS, FOLD_MODELS, PRETRAIN, DECISIONS, BLEND, SUBMISSION, REPORT,
           *(name for model in MODELS for name in probability_files(model).values()))
 
 
@@ -133,6 +146,16 @@ class FoldResult:
     epochs: int
     seconds: float
     checkpoint: str  # the checkpoint that predicts, relative to the fold model's folder
+
+
+@dataclass(frozen=True)
+class PretrainResult:
+    """The self-pretraining's record: its ``done.json`` (written by the pretrain step once the fit is over)."""
+
+    status: str  # "trained", "resumed" or "skipped", as for FoldResult
+    steps: int
+    epochs: int
+    seconds: float
 
 
 def sha256(path: str | Path) -> str:
@@ -308,6 +331,11 @@ class RunFolder:
             elif target.exists():
                 target.unlink()
 
+    def record(self, key: str, value: Any) -> None:
+        """Record ``value`` (JSON-able) under ``key`` in the manifest, e.g. the settings derived from the data."""
+        self.manifest[key] = _plain(value)
+        self.save_manifest()
+
     def pin(self, group: str) -> None:
         """Record that the folder now holds ``group``'s artifacts, made under this run's pin for it; called by a
         step just before it writes the group's first file."""
@@ -398,6 +426,35 @@ class RunFolder:
         write_csv(paths[0], train)
         write_csv(paths[1], test)
         return paths
+
+    def pretrain_paths(self) -> dict[str, Any]:
+        """:func:`pretrain_paths` in this run folder."""
+        return pretrain_paths(self.path)
+
+    def read_pretrain_done(self) -> PretrainResult | None:
+        """The pretraining's ``done.json`` (None while it is not finished)."""
+        path = self.pretrain_paths()["folder"] / DONE
+        if not path.is_file():
+            return None
+        try:
+            return PretrainResult(**json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as err:
+            raise RunFolderError(f"{path} is unreadable ({err}); delete it and re-run the pretrain step") from err
+
+    def write_pretrain_done(self, result: PretrainResult) -> None:
+        write_json(self.pretrain_paths()["folder"] / DONE, asdict(result))
+
+    def read_pretrain_curve(self) -> pd.DataFrame | None:
+        """The pretraining's losses, one row per logged step: ``step``, ``epoch``, ``train/loss`` (epoch means),
+        ``val/loss``, ``val/accuracy`` where logged, over every attempt (a resumed one continues the steps); None
+        without logs."""
+        logs = self.pretrain_paths()["folder"] / LOGS
+        frames = [pd.read_csv(path) for path in sorted(logs.glob("version_*/metrics.csv"),
+                                                        key=lambda p: int(p.parent.name.split("_")[1]))]
+        if not frames:
+            return None
+        curve = pd.concat(frames, ignore_index=True)
+        return curve.groupby("step", as_index=False).last() if "step" in curve else None
 
     def fold_model_paths(self, k: int, j: int = 0) -> dict[str, Any]:
         """:func:`fold_model_paths` in this run folder (what :func:`competition.fold_models.fit_args` takes)."""
@@ -529,8 +586,32 @@ class RunFolder:
             raise _unfit(path, str(err), "decide") from err
 
     def write_blend(self, blend: Mapping[str, Any]) -> None:
-        """``blend.json``: the Transformer's weight, the metric and the score at every grid weight."""
+        """``blend.json``: the Transformer's weight, the metric and the score at every grid weight; under
+        ``threshold.robust`` also the weight's out-of-sample check (see :func:`competition.decide.checked_blend`)."""
         write_json(self.path / BLEND, dict(blend))
+
+    def has_blend(self) -> bool:
+        return (self.path / BLEND).is_file()
+
+    def read_blend(self) -> dict[str, Any]:
+        """``blend.json``'s record, its ``check`` (None when the weight was not checked) a
+        :class:`competition.rules.StrengthCheck`; a check comes with the ``tuned_weight`` and ``fold_weights`` it
+        checked."""
+        path = self.path / BLEND
+        if not path.is_file():
+            raise _missing(path, "decide")
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(saved, dict) or not _weights([saved.get("weight")]):
+                raise ValueError("expected an object with a weight in [0, 1]")
+            if saved.get("check") is None:
+                return {**saved, "check": None}
+            if not (_weights([saved.get("tuned_weight")]) and isinstance(saved.get("fold_weights"), list)
+                    and _weights(saved["fold_weights"])):
+                raise ValueError("a checked weight needs a tuned_weight and fold_weights in [0, 1]")
+            return {**saved, "check": StrengthCheck.from_json(saved["check"])}
+        except ValueError as err:
+            raise _unfit(path, str(err), "decide") from err
 
     # ------------------------------------------------------------------------------------ submission and report
 
@@ -592,6 +673,11 @@ def model_lock(folder: str | Path) -> filelock.BaseFileLock:
     --only-fold`` job), so that two never train one model at once."""
     Path(folder).mkdir(parents=True, exist_ok=True)
     return filelock.FileLock(str(Path(folder) / LOCK))
+
+
+def _weights(values: list[Any]) -> bool:
+    """Whether ``values`` are all blend weights: numbers in [0, 1]."""
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in values)
 
 
 def _probability_columns(classes: Sequence[Any]) -> list[str]:

@@ -41,6 +41,7 @@ from competition.context import Context
 from competition.errors import PipelineError
 from competition.fold_models import build, fit_args, is_distributed, merge, model_seed, torch_threads
 from competition.folds import run_folds
+from competition.pretrain import step_pretrain
 from competition.run_folder import (
     FoldResult,
     RunFolder,
@@ -185,6 +186,8 @@ def step_train(ctx: Context) -> None:
         run.log("train: disabled (transformer.enabled=false)")
         return
     fold = run_folds(ctx)
+    if ctx.plan.pretraining is not None and run.read_pretrain_done() is None:
+        step_pretrain(ctx)  # the fold models start from it (`train` may run before `pretrain`, e.g. as a job)
     run.pin("transformer")
     run.write_fold_tables(ctx.competition, fold)
     n_folds, n_seeds = int(fold.max()) + 1, config.transformer.n_seeds

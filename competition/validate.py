@@ -20,11 +20,13 @@ from typing import Any
 from competition.config import PipelineConfig
 from competition.data import Competition, is_missing
 from competition.errors import PipelineError
-from competition.fold_models import FoldModelConfigError, fit_args, user_config
+from competition.autoconfig import derive
+from competition.fold_models import FoldModelConfigError, fit_args, pretrain_args, starting_from, user_config
 from competition.rules import threshold_metrics
-from competition.run_folder import fold_model_paths, sha256
+from competition.run_folder import fold_model_paths, pretrain_paths, sha256
 from imbalance_xfmr.cli import ConfigError as LightningConfigError
 from imbalance_xfmr.cli import check_config as check_lightning_config
+from imbalance_xfmr.cli import check_pretrain_config
 
 MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit unsigned
 
@@ -40,7 +42,10 @@ class Plan:
     fold_seed: int  # folds.seed, or the top-level seed
     positive_class: str | None  # binary tasks: the threshold's class; None for multiclass tasks
     source: str  # the submitted model: submission.source, or the blend when both models are enabled, else the one
-    lightning: dict[str, Any] | None  # the fold models' user config (YAML + overrides); None without Transformer
+    lightning: dict[str, Any] | None  # the fold models' user config (YAML or derived, + overrides); None without
+    # Transformer. With pretraining it starts from the pretraining's checkpoint (model.init_from, data.tokenizer_path)
+    pretraining: dict[str, Any] | None  # the `imbalance-xfmr pretrain` config; None without pretraining
+    derived: list[str]  # why each derived fold-model setting was chosen (empty with a lightning_config YAML)
     data_files: dict[str, dict[str, str]]  # name -> {"path", "sha256"} of the competition's files
     pins: dict[str, dict[str, Any]]  # artifact group -> what its outputs depend on (see competition.run_folder)
 
@@ -60,6 +65,10 @@ def _problems_without_data(config: PipelineConfig) -> list[str]:
     at_least("transformer.n_seeds", config.transformer.n_seeds, 1)
     at_least("transformer.num_threads", config.transformer.num_threads, 1, "null (torch's default) or an integer")
     at_least("transformer.parallel", config.transformer.parallel, 1, "null (as the machine takes) or an integer")
+    at_least("pretrain.max_steps", config.pretrain.max_steps, 1, "null (the preset's) or an integer")
+    if not 0 < config.pretrain.mask_probability < 1:
+        problems.append(f"pretrain.mask_probability must be in (0, 1) (BERT: 0.15), got "
+                        f"{config.pretrain.mask_probability}")
     at_least("baseline.min_df", config.baseline.min_df, 1)
     at_least("baseline.max_iter", config.baseline.max_iter, 1)
     if not config.baseline.C > 0:
@@ -103,11 +112,23 @@ def _check_fold_model_config(config: PipelineConfig, user: dict[str, Any], num_c
                                    "null, so no best checkpoint is kept; set transformer.checkpoint=last or a monitor")
 
 
+def _check_pretraining_config(args: dict[str, Any]) -> None:
+    """Parse the pretraining's config with the ``imbalance-xfmr pretrain`` parser, as the pretrain step will."""
+    try:
+        check_pretrain_config(args)
+    except LightningConfigError as err:
+        raise FoldModelConfigError(
+            f"the self-pretraining's config (the fold models' encoder and tokenizer with pretrain.model/.trainer/.data "
+            f"merged over them) is not valid for `imbalance-xfmr pretrain`: {str(err).rstrip('.')}. Fix that key with "
+            "--pretrain.<section> '{key: value}', or set pretrain.enabled=false") from None
+
+
 def check_config(config: PipelineConfig, only_fold: int | None = None,
                  only_seed: int | None = None) -> dict[str, Any] | None:
     """Raise :class:`ConfigError` (or the fold models' :class:`FoldModelConfigError`) for a config that cannot run,
-    before the data is read; return the fold models' user config, read and merged but checked only by
-    :func:`plan`, which knows the number of classes (None when the Transformer is disabled).
+    before the data is read; return the fold models' user config from ``transformer.lightning_config``, read and
+    merged but checked only by :func:`plan`, which knows the number of classes (None when the Transformer is
+    disabled or its settings are derived from the data, which :func:`plan` does).
     ``only_fold`` / ``only_seed`` are ``train --only-fold`` / ``--only-seed``."""
     problems = _problems_without_data(config)
     if only_fold is not None and not 0 <= only_fold < config.folds.n_splits:
@@ -122,7 +143,8 @@ def check_config(config: PipelineConfig, only_fold: int | None = None,
         problems.append("--only-fold trains Transformer fold models, but transformer.enabled is false")
     if problems:
         raise ConfigError("the config cannot run:\n- " + "\n- ".join(problems))
-    return user_config(config.transformer) if config.transformer.enabled else None
+    section = config.transformer
+    return user_config(section) if section.enabled and section.lightning_config is not None else None
 
 
 def _problems_with_data(config: PipelineConfig, competition: Competition) -> list[str]:
@@ -165,6 +187,19 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
     problems = _problems_with_data(config, competition)
     if problems:
         raise ConfigError("the config does not fit this competition:\n- " + "\n- ".join(problems))
+    derived: list[str] = []
+    if config.transformer.enabled and lightning is None:
+        settings = derive(config, competition.train_texts.tolist(), competition.test_texts.tolist(),
+                          competition.class_counts.tolist())
+        lightning, derived = user_config(config.transformer, settings.lightning), settings.notes
+    pretraining = None
+    if lightning is not None and config.pretrain.enabled:
+        paths = pretrain_paths(config.output)
+        pretraining = pretrain_args(lightning, config.pretrain, seed=config.seed, **paths)
+        _check_pretraining_config(pretraining)
+    pinned_lightning = lightning  # the fold models' settings; where the pretraining's checkpoint lies is no setting
+    if pretraining is not None:
+        lightning = starting_from(lightning, paths["checkpoint"])
     if lightning is not None:
         _check_fold_model_config(config, lightning, len(competition.classes))
     fold_seed = config.seed if config.folds.seed is None else config.folds.seed
@@ -185,8 +220,13 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
 
     pins = {"folds": folds, "baseline": {**folds, "baseline": section("baseline")},
             "transformer": {**folds, "seed": config.seed, "transformer": section("transformer"),
-                            "lightning": lightning}}
+                            "lightning": pinned_lightning}}
+    if pretraining is not None:
+        # The pretraining's config with the run folder written as <run>, so that the pin holds no path.
+        placeholder = pretrain_args(pinned_lightning, config.pretrain, seed=config.seed, **pretrain_paths("<run>"))
+        pins["pretrain"] = {"data": data, "pretrain": placeholder}
+        pins["transformer"]["pretrain"] = pins["pretrain"]
     enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]
     source = config.submission.source or ("blend" if len(enabled) == 2 else enabled[0])
-    return Plan(fold_seed, positive, source, lightning, data_files, pins)
+    return Plan(fold_seed, positive, source, lightning, pretraining, derived, data_files, pins)
 

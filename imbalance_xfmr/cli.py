@@ -1,10 +1,13 @@
-"""The ``imbalance-xfmr`` command: LightningCLI over :class:`TextClassifier` and :class:`TextDataModule`.
+"""The ``imbalance-xfmr`` command: LightningCLI over :class:`TextClassifier` and :class:`TextDataModule`, and
+``imbalance-xfmr pretrain`` over :class:`MaskedLanguageModel` and :class:`PretrainDataModule`.
 
-Subcommands ``fit``, ``validate``, ``test`` and ``predict``; configs are YAML (see ``competition/configs/``)::
+Subcommands ``fit``, ``validate``, ``test``, ``predict`` and ``pretrain``; configs are YAML (see
+``competition/configs/``)::
 
     imbalance-xfmr fit --config competition/configs/demo_binary.yaml
     imbalance-xfmr predict --config competition/configs/demo_binary.yaml --ckpt_path <run>/checkpoints/last.ckpt
     imbalance-xfmr fit --config competition/configs/demo_binary.yaml --print_config   # the full resolved config
+    imbalance-xfmr pretrain --config pretrain.yaml                                     # see "Self-pretraining"
 
 What this CLI adds to LightningCLI:
 
@@ -38,6 +41,29 @@ What this CLI adds to LightningCLI:
   ``trainer.enable_progress_bar: false`` turns it off. It changes no number the model computes.
 - :func:`check_config` parses and checks a config dict as ``fit`` would, without reading data or building anything,
   and raises :class:`ConfigError` with a one-line message naming the key.
+
+Self-pretraining: ``imbalance-xfmr pretrain`` is ``fit`` of a masked language model (BERT's objective, see
+:mod:`imbalance_xfmr.model.pretraining`) on the unlabelled texts of ``data.train_path`` and ``data.test_path``, with
+everything above (seeding, ``reseed_every_batch``, ``checkpoints``, atomic checkpoints, ``--ckpt_path last``,
+deterministic, the progress bar; ``checkpoints.monitor`` is null by default, or ``val/loss`` / ``val/accuracy``).
+The model's ``vocab_size``, ``pad_token_id``, ``mask_token_id`` and ``n_special`` come from the DataModule, whose
+tokenizer (with ``[MASK]``) is fitted on all the texts and stored in every checkpoint. The encoder keys of ``model``
+have the classifier's names and defaults::
+
+    # pretrain.yaml                                   # then, in the fit config of the classifier:
+    data:                                             data:
+      train_path: train.csv                             tokenizer_path: pretrain/checkpoints/last.ckpt
+      test_path: test.csv                             model:
+      max_length: 128                                   init_from: pretrain/checkpoints/last.ckpt
+    model: {d_model: 128, n_layers: 2}                  d_model: 128        # the pretraining's encoder
+    trainer: {max_epochs: 10}                           n_layers: 2
+    checkpoints: {dirpath: pretrain/checkpoints}
+
+``data.tokenizer_path`` gives the classifier the pretraining vocabulary, ``model.init_from`` the pretrained encoder
+(every weight but the head). A classifier checkpoint holds its weights: ``predict``, ``validate``, ``test`` and a
+resumed ``fit`` with ``--ckpt_path`` (a file, or ``last`` with ``checkpoints.dirpath`` set) set ``model.init_from``
+to null, so the pretraining checkpoint may be gone by then. :func:`check_pretrain_config` checks a pretraining config
+dict as :func:`check_config` does a fit config.
 """
 
 from __future__ import annotations
@@ -55,7 +81,7 @@ import warnings
 from argparse import ArgumentError
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -65,8 +91,14 @@ from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, TQDMProgre
 from pytorch_lightning.cli import ArgsType, LightningArgumentParser, LightningCLI
 from pytorch_lightning.utilities import rank_zero_info
 
-from imbalance_xfmr.data import ProbabilityWriter, TextDataModule
+from imbalance_xfmr.data import (
+    PretrainDataModule,
+    ProbabilityWriter,
+    SubwordTokenizer,
+    TextDataModule,
+)
 from imbalance_xfmr.model.classifier import TextClassifier, validation_metric_names
+from imbalance_xfmr.model.pretraining import PRETRAINING_METRICS, MaskedLanguageModel
 from imbalance_xfmr.training import (
     AtomicCheckpointIO,
     BatchSeed,
@@ -76,7 +108,8 @@ from imbalance_xfmr.training import (
     readable_checkpoint,
 )
 
-__all__ = ["DEFAULT_SEED", "ConfigError", "ImbalanceXfmrCLI", "check_config", "main", "make_cli"]
+__all__ = ["DEFAULT_SEED", "ConfigError", "ImbalanceXfmrCLI", "PretrainCLI", "check_config", "check_pretrain_config",
+           "main", "make_cli", "make_pretrain_cli"]
 
 DEFAULT_SEED = 42
 """Seed used when a config gives none: fixed, so that two runs of the same config train the same model."""
@@ -88,8 +121,6 @@ logged value every batch: a few percent of a small model's training time)."""
 PARSER_KWARGS = {"allow_abbrev": False}
 """argparse would otherwise read the typo ``--data.text_colum`` as ``--data.text_column``."""
 
-_LINKED_AT_INSTANTIATION = ("vocab_size", "num_classes", "class_counts", "pad_token_id")
-
 
 class ConfigError(ValueError):
     """An ``imbalance-xfmr`` config that cannot be used; the message names the key and what is wrong with it."""
@@ -97,13 +128,26 @@ class ConfigError(ValueError):
 
 class ImbalanceXfmrCLI(LightningCLI):
     """LightningCLI with the DataModule-to-model links, explicit seeding, checkpoint-restored data state, and the
-    Trainer configuration of reproducible, resumable training (see the module docstring)."""
+    Trainer configuration of reproducible, resumable training (see the module docstring).
+
+    What depends on the (model, DataModule) pair is in the class attributes, so that :class:`PretrainCLI` is this
+    CLI over :class:`MaskedLanguageModel` and :class:`PretrainDataModule`."""
+
+    task_classes: ClassVar[tuple[type[pl.LightningModule], type[pl.LightningDataModule]]] = (
+        TextClassifier, TextDataModule)
+    """The (model, DataModule) classes this CLI is built over (by :func:`make_cli` / :func:`make_pretrain_cli`)."""
+    linked_from_data: ClassVar[tuple[str, ...]] = ("vocab_size", "num_classes", "class_counts", "pad_token_id")
+    """DataModule properties given to the model's arguments of the same names when both are instantiated."""
+    data_from_checkpoint: ClassVar[str] = "checkpoint_path"
+    """The DataModule argument that a ``ckpt_path`` file sets: its data state (tokenizer) comes from that file."""
+    defaults: ClassVar[dict[str, Any]] = {"trainer.deterministic": True}
+    _resumed: tuple[Path, Path | None] | None = None  # (folder, readable_checkpoint(folder)) of `ckpt_path: last`
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        for name in _LINKED_AT_INSTANTIATION:
+        for name in self.linked_from_data:
             parser.link_arguments(f"data.{name}", f"model.{name}", apply_on="instantiate")
         parser.link_arguments("data.max_length", "model.max_length")
-        parser.add_lightning_class_args(ProbabilityWriter, "prediction_writer")
+        self.add_output_arguments(parser)
         parser.add_class_arguments(CheckpointSettings, "checkpoints", help="The checkpoints fit writes.")
         parser.add_argument(
             "--reseed_every_batch", type=bool, default=True,
@@ -111,7 +155,16 @@ class ImbalanceXfmrCLI(LightningCLI):
                  "resumed from a checkpoint trains exactly like an uninterrupted one. Ignored when seed_everything "
                  "is false.",
         )
-        parser.set_defaults({"trainer.deterministic": True})
+        parser.set_defaults(self.defaults)
+
+    def add_output_arguments(self, parser: LightningArgumentParser) -> None:
+        """The sections of what the task writes besides checkpoints: ``prediction_writer``."""
+        parser.add_lightning_class_args(ProbabilityWriter, "prediction_writer")
+
+    def check_monitor(self, monitor: str | None, model: pl.LightningModule | None = None) -> None:
+        """ConfigError unless ``checkpoints.monitor`` is None or a metric the model logs (for ``model``'s classes;
+        None: for some number of classes)."""
+        _check_monitor(monitor, None if model is None else model.hparams.num_classes)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: object) -> None:
         super().parse_arguments(parser, args)
@@ -133,11 +186,30 @@ class ImbalanceXfmrCLI(LightningCLI):
             rank_zero_info("imbalance-xfmr: seed_everything=false, the run is not seeded and will not repeat.")
         else:
             rank_zero_info(f"imbalance-xfmr: seed_everything={seed} (recorded in the run's config.yaml).")
+        self.check_training_config(config)
         checkpoint = config.get("ckpt_path")
-        # Lightning also accepts "last", "best", ... here; only a real file holds a tokenizer to restore.
-        if checkpoint and Path(checkpoint).is_file() and config.data.checkpoint_path is None:
-            config.data.checkpoint_path = str(checkpoint)
-        _check_training_config(config)
+        if checkpoint == "last" and config.checkpoints.dirpath is not None:
+            checkpoint = self._resume_checkpoint(Path(config.checkpoints.dirpath))  # the file fit will resume from
+        # Lightning also accepts "best", ... here; only a real file holds a tokenizer (and weights) to restore.
+        if checkpoint and Path(checkpoint).is_file():
+            if config.data.get(self.data_from_checkpoint) is None:
+                config.data[self.data_from_checkpoint] = str(checkpoint)
+            if config.model.get("init_from") is not None:
+                config.model.init_from = None  # the weights come from the checkpoint, not from the pretraining
+
+    def check_training_config(self, config: Namespace) -> None:
+        """The checks of the training keys that need no data: ``checkpoints`` and ``trainer.callbacks``."""
+        if not isinstance(config.get("checkpoints"), (Namespace, CheckpointSettings)):
+            raise ConfigError("checkpoints: must be a mapping with dirpath, monitor and mode (or left out), not null")
+        self.check_monitor(config.checkpoints.monitor)
+        callbacks = config.get("trainer.callbacks")
+        callbacks = [] if callbacks is None else callbacks if isinstance(callbacks, list) else [callbacks]
+        for callback in callbacks:
+            class_path = callback.get("class_path") if isinstance(callback, Namespace) else None
+            klass = _import(class_path) if class_path else type(callback)
+            if isinstance(klass, type) and issubclass(klass, ModelCheckpoint):
+                raise ConfigError(f"trainer.callbacks: {class_path or klass.__qualname__} is not allowed here; the "
+                                  "checkpoints are configured by checkpoints.dirpath / .monitor / .mode")
 
     def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
         """The Trainer of the config, with the checkpoint callbacks of ``checkpoints``, :class:`BatchSeed` (with
@@ -146,7 +218,7 @@ class ImbalanceXfmrCLI(LightningCLI):
         is false or ``trainer.callbacks`` holds a progress bar)."""
         config = self._subcommand_config()
         settings = self._get(self.config_init, "checkpoints")
-        _check_monitor(settings.monitor, self.model.hparams.num_classes)
+        self.check_monitor(settings.monitor, self.model)
         trainer_config = {**self._get(self.config_init, "trainer", default={}), **kwargs}
         callbacks = [self._get(self.config_init, key) for key in self._parser(self.subcommand).callback_keys]
         if trainer_config.get("enable_checkpointing", True) is not False:
@@ -172,7 +244,7 @@ class ImbalanceXfmrCLI(LightningCLI):
         resuming = ckpt_path == "last"
         if resuming:
             folder = checkpoint_folder(self.trainer, self._subcommand_config().checkpoints.dirpath)
-            ckpt_path = readable_checkpoint(folder)
+            ckpt_path = self._resume_checkpoint(folder)
             rank_zero_info(f"imbalance-xfmr: ckpt_path=last: resuming from {ckpt_path}." if ckpt_path else
                            f"imbalance-xfmr: ckpt_path=last: no checkpoint in {folder}, training from scratch.")
         with warnings.catch_warnings():
@@ -181,11 +253,18 @@ class ImbalanceXfmrCLI(LightningCLI):
                 warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
             self.trainer.fit(model, ckpt_path=ckpt_path, **kwargs)
 
+    def _resume_checkpoint(self, folder: Path) -> Path | None:
+        """:func:`readable_checkpoint` of ``folder``, looked up (and warned about) once a run."""
+        if self._resumed is None or self._resumed[0] != folder:
+            self._resumed = (folder, readable_checkpoint(folder))
+        return self._resumed[1]
+
     def _parse_ckpt_path(self) -> None:
         """LightningCLI's: the model hyper-parameters saved in ``ckpt_path`` override the config. Here a checkpoint
-        that does not load is a :class:`ConfigError`, and saved hyper-parameters that ``TextClassifier`` no longer
-        takes (``checkpoint_monitor``, ``checkpoint_mode``: now ``checkpoints.monitor`` / ``.mode``) are dropped, so
-        checkpoints written before they moved still predict."""
+        that does not load is a :class:`ConfigError`; saved hyper-parameters that the model no longer takes
+        (``checkpoint_monitor``, ``checkpoint_mode``: now ``checkpoints.monitor`` / ``.mode``) are dropped, so
+        checkpoints written before they moved still predict; and ``init_from`` is null (the weights come from the
+        checkpoint), so the pretraining checkpoint it named need not exist any more."""
         subcommand = self.config.get("subcommand")
         if not subcommand:
             return
@@ -199,8 +278,10 @@ class ImbalanceXfmrCLI(LightningCLI):
             raise ConfigError(message) from None
         hparams = dict(checkpoint.get("hyper_parameters", {}))
         hparams.pop("_instantiator", None)
-        accepted = inspect.signature(TextClassifier.__init__).parameters
+        accepted = inspect.signature(self._model_class.__init__).parameters
         hparams = {key: value for key, value in hparams.items() if key in accepted}
+        if "init_from" in accepted:
+            hparams["init_from"] = None
         if not hparams:
             return
         try:
@@ -214,23 +295,39 @@ class ImbalanceXfmrCLI(LightningCLI):
         return self.config[subcommand] if subcommand else self.config
 
 
+class PretrainCLI(ImbalanceXfmrCLI):
+    """``imbalance-xfmr pretrain``: :class:`ImbalanceXfmrCLI` over :class:`MaskedLanguageModel` and
+    :class:`PretrainDataModule`, with ``fit`` as its only subcommand (which ``pretrain`` names on the command line),
+    no ``prediction_writer``, and ``checkpoints.monitor`` null by default (``last.ckpt`` only)."""
+
+    task_classes = (MaskedLanguageModel, PretrainDataModule)
+    linked_from_data = ("vocab_size", "pad_token_id", "mask_token_id", "n_special")
+    data_from_checkpoint = "tokenizer_path"
+    defaults: ClassVar[dict[str, Any]] = {**ImbalanceXfmrCLI.defaults, "checkpoints.monitor": None}
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        return {"fit": LightningCLI.subcommands()["fit"]}
+
+    def setup_parser(self, add_subcommands: bool, main_kwargs: dict[str, Any],
+                     subparser_kwargs: dict[str, Any]) -> None:
+        super().setup_parser(add_subcommands, main_kwargs, subparser_kwargs)
+        if add_subcommands:  # the command line calls `fit` `pretrain`: so do its usage, help and error tips
+            fit = self._parser("fit")
+            fit.prog = f"{self.parser.prog} pretrain"
+            fit.description = "Pretrain the encoder as a masked language model on unlabelled texts."
+
+    def add_output_arguments(self, parser: LightningArgumentParser) -> None:
+        pass  # pretraining writes checkpoints only
+
+    def check_monitor(self, monitor: str | None, model: pl.LightningModule | None = None) -> None:
+        if monitor is not None and monitor not in PRETRAINING_METRICS:
+            raise ConfigError(f"checkpoints.monitor: {monitor!r} is not a pretraining validation metric; choose one "
+                              f"of {', '.join(PRETRAINING_METRICS)}, or null")
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Checking a config
-
-
-def _check_training_config(config: Namespace) -> None:
-    """The checks of the training keys that need no data: ``checkpoints`` and ``trainer.callbacks``."""
-    if not isinstance(config.get("checkpoints"), (Namespace, CheckpointSettings)):
-        raise ConfigError("checkpoints: must be a mapping with dirpath, monitor and mode (or left out), not null")
-    _check_monitor(config.checkpoints.monitor)
-    callbacks = config.get("trainer.callbacks")
-    callbacks = [] if callbacks is None else callbacks if isinstance(callbacks, list) else [callbacks]
-    for callback in callbacks:
-        class_path = callback.get("class_path") if isinstance(callback, Namespace) else None
-        klass = _import(class_path) if class_path else type(callback)
-        if isinstance(klass, type) and issubclass(klass, ModelCheckpoint):
-            raise ConfigError(f"trainer.callbacks: {class_path or klass.__qualname__} is not allowed here; the "
-                              "checkpoints are configured by checkpoints.dirpath / .monitor / .mode")
 
 
 def _check_monitor(monitor: str | None, num_classes: int | None = None) -> None:
@@ -257,9 +354,9 @@ def _import(class_path: str) -> Any:
         return None  # the parser has already checked the class path; nothing to say here
 
 
-class _ParseOnlyCLI(ImbalanceXfmrCLI):
-    """The ``imbalance-xfmr`` parser of ``make_cli(args, run=False)``, stopping after the parse: no global seeding,
-    no instantiation, no data read, and parse errors raised as :class:`ConfigError`."""
+class _ParseOnly:
+    """Mixin for an ``imbalance-xfmr`` CLI class: the parser of ``run=False``, stopping after the parse: no global
+    seeding, no instantiation, no data read, and parse errors raised as :class:`ConfigError`."""
 
     def parse_arguments(self, parser: LightningArgumentParser, args: object) -> None:
         try:
@@ -274,10 +371,28 @@ class _ParseOnlyCLI(ImbalanceXfmrCLI):
         pass
 
     def before_instantiate_classes(self) -> None:
-        _check_training_config(self.config)
+        self.check_training_config(self.config)
 
     def instantiate_classes(self) -> None:
         pass
+
+
+class _ParseOnlyCLI(_ParseOnly, ImbalanceXfmrCLI):
+    """:func:`check_config`'s parser."""
+
+
+class _ParseOnlyPretrainCLI(_ParseOnly, PretrainCLI):
+    """:func:`check_pretrain_config`'s parser."""
+
+
+def _parse(cli_class: type[ImbalanceXfmrCLI], args: Mapping[str, Any]) -> Namespace:
+    """The config dict ``args`` parsed by the parse-only ``cli_class`` (its checks, no instantiation)."""
+    if not isinstance(args, Mapping):
+        raise ConfigError(f"the config must be a mapping of keys to values, got {type(args).__name__}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")  # sys.argv is not ours to read
+        return _build(cli_class, dict(args), run=False, save_config_callback=None,
+                      parser_kwargs={**PARSER_KWARGS, "exit_on_error": False}).config
 
 
 def check_config(args: Mapping[str, Any], num_classes: int | None = None) -> Namespace:
@@ -292,44 +407,47 @@ def check_config(args: Mapping[str, Any], num_classes: int | None = None) -> Nam
     each model it builds. With ``num_classes`` (known to a caller that has read its data) the checks that need
     it run too: ``checkpoints.monitor`` against the classes, and the argument ranges of ``TextDataModule`` and
     ``TextClassifier`` (e.g. ``model.d_model: d_model must be a positive integer, got -3.``), by building both
-    with placeholders for what the data would link (a small model, no data read). Without it those checks
-    happen when :func:`make_cli` builds them, before any training.
+    with placeholders for what the data would link (a small model, no data read; ``model.init_from`` and
+    ``data.tokenizer_path`` are not read, they may not exist yet). Without it those checks happen when
+    :func:`make_cli` builds them, before any training.
     """
-    if not isinstance(args, Mapping):
-        raise ConfigError(f"the config must be a mapping of keys to values, got {type(args).__name__}")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")  # sys.argv is not ours to read
-        cli = _ParseOnlyCLI(
-            TextClassifier,
-            TextDataModule,
-            save_config_callback=None,
-            seed_everything_default=DEFAULT_SEED,
-            auto_configure_optimizers=False,
-            parser_kwargs={**PARSER_KWARGS, "exit_on_error": False},
-            args=dict(args),
-            run=False,
-        )
-    config = cli.config
+    config = _parse(_ParseOnlyCLI, args)
     if num_classes is not None:
         _check_monitor(config.checkpoints.monitor, num_classes)
-        _check_instantiable(config, num_classes)
+        _check_instantiable(ImbalanceXfmrCLI, config, {"num_classes": num_classes, "class_counts": [1] * num_classes})
     return config
 
 
-def _check_instantiable(config: Namespace, num_classes: int) -> None:
-    """Build the DataModule and the model of ``config`` (the data's links replaced by placeholders: the vocabulary
-    at its largest, one row per class) to run their own argument checks; ConfigError names the section."""
+def check_pretrain_config(args: Mapping[str, Any]) -> Namespace:
+    """:func:`check_config` for ``imbalance-xfmr pretrain`` (and ``make_pretrain_cli(args, run=False)``): parse and
+    check the config dict ``args`` (no subcommand, no ``ckpt_path``) without reading data or changing global state,
+    ``checkpoints.monitor`` null or one of ``val/loss``, ``val/accuracy``, and the argument ranges of
+    ``PretrainDataModule`` and ``MaskedLanguageModel`` (built with placeholders for what the data would link).
+    Returns the parsed config; raises :class:`ConfigError` with a one-line message naming the key."""
+    config = _parse(_ParseOnlyPretrainCLI, args)
+    tokenizer = SubwordTokenizer(mask_token=True)
+    _check_instantiable(PretrainCLI, config, {"mask_token_id": tokenizer.mask_token_id,
+                                              "n_special": tokenizer.n_special})
+    return config
+
+
+def _check_instantiable(cli_class: type[ImbalanceXfmrCLI], config: Namespace, linked: dict[str, Any]) -> None:
+    """Build the DataModule and the model of ``config`` for ``cli_class`` to run their own argument checks, with
+    ``linked`` (and the vocabulary at its largest, pad id 0) for what the data would link and no pretrained
+    weights read; ConfigError names the section."""
+    model_class, datamodule_class = cli_class.task_classes
     data = config.data.as_dict()
     try:
-        TextDataModule(**data)
+        datamodule_class(**data)
     except (ValueError, TypeError) as error:
         raise ConfigError(f"data: {_error_line(error)}") from None
-    linked = {"vocab_size": data["max_vocab_size"], "num_classes": num_classes, "class_counts": [1] * num_classes,
-              "pad_token_id": 0}
+    linked = {"vocab_size": data["max_vocab_size"], "pad_token_id": SubwordTokenizer.pad_token_id, **linked}
     model = {key: value for key, value in config.model.as_dict().items() if key not in linked}
+    if "init_from" in model:
+        model["init_from"] = None
     try:
         with torch.random.fork_rng(devices=[]):  # its random initialisation leaves the caller's generator alone
-            TextClassifier(**model, **linked)
+            model_class(**model, **linked)
     except (ValueError, TypeError) as error:
         raise ConfigError(f"model: {_error_line(error)}") from None
 
@@ -431,6 +549,18 @@ def _type_name(typehint: Any) -> str:
     return str(typehint).replace("typing.", "")
 
 
+def _build(cli_class: type[ImbalanceXfmrCLI], args: ArgsType, run: bool, **kwargs: Any) -> ImbalanceXfmrCLI:
+    """``cli_class`` over its ``task_classes`` with the settings every ``imbalance-xfmr`` CLI has (``kwargs``
+    adds or replaces LightningCLI arguments)."""
+    settings = {
+        "seed_everything_default": DEFAULT_SEED,
+        "auto_configure_optimizers": False,  # the models' configure_optimizers own AdamW and its schedule
+        "parser_kwargs": PARSER_KWARGS,
+        **kwargs,
+    }
+    return cli_class(*cli_class.task_classes, args=args, run=run, **settings)
+
+
 def make_cli(args: ArgsType = None, run: bool = True,
              save_config_kwargs: dict[str, Any] | None = None) -> ImbalanceXfmrCLI:
     """The ``imbalance-xfmr`` CLI over ``args`` (None: ``sys.argv[1:]``); ``run=False`` builds the DataModule,
@@ -439,25 +569,35 @@ def make_cli(args: ArgsType = None, run: bool = True,
     ``AtomicCheckpointIO`` that ``fit`` would use, so ``cli.trainer.fit(cli.model, datamodule=cli.datamodule,
     ckpt_path=readable_checkpoint(folder), weights_only=True)`` trains exactly what ``imbalance-xfmr fit`` does).
     ``save_config_kwargs`` go to Lightning's ``SaveConfigCallback`` (e.g. ``{"overwrite": True}``)."""
-    return ImbalanceXfmrCLI(
-        TextClassifier,
-        TextDataModule,
-        seed_everything_default=DEFAULT_SEED,
-        auto_configure_optimizers=False,  # TextClassifier.configure_optimizers owns AdamW and its schedule
-        parser_kwargs=PARSER_KWARGS,
-        save_config_kwargs=save_config_kwargs,
-        args=args,
-        run=run,
-    )
+    return _build(ImbalanceXfmrCLI, args, run, save_config_kwargs=save_config_kwargs)
+
+
+def make_pretrain_cli(args: ArgsType = None, run: bool = True,
+                      save_config_kwargs: dict[str, Any] | None = None) -> PretrainCLI:
+    """:func:`make_cli` for ``imbalance-xfmr pretrain``: the :class:`PretrainCLI` over ``args`` (None:
+    ``sys.argv[1:]``), which start with ``pretrain`` (or ``fit``, its one subcommand) when ``run``. ``run=False``
+    builds the DataModule, model and Trainer of a config that :func:`check_pretrain_config` accepts."""
+    if args is None:
+        args = sys.argv[1:]
+    if run and isinstance(args, (list, tuple)) and args[:1] == ["pretrain"]:
+        args = ["fit", *args[1:]]
+    with warnings.catch_warnings():
+        # The command line read here, given as args: LightningCLI's warning about args beside sys.argv is moot.
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        return _build(PretrainCLI, args, run, save_config_kwargs=save_config_kwargs)
 
 
 def main(args: list[str] | None = None) -> None:
-    """Entry point of the ``imbalance-xfmr`` console script (``args`` replaces ``sys.argv[1:]``, for tests).
+    """Entry point of the ``imbalance-xfmr`` console script (``args`` replaces ``sys.argv[1:]``, for tests):
+    ``imbalance-xfmr pretrain ...`` runs :func:`make_pretrain_cli`, every other subcommand :func:`make_cli`.
 
     A :class:`ConfigError` (found after parsing, e.g. a ``checkpoints.monitor`` the task does not log) ends the
     command like a parse error: its message on stderr, exit status 2, no traceback."""
     try:
-        make_cli(args)
+        if (sys.argv[1:] if args is None else args)[:1] == ["pretrain"]:
+            make_pretrain_cli(args)
+        else:
+            make_cli(args)
     except ConfigError as error:
         sys.stderr.write(f"imbalance-xfmr: error: {error}\n")
         raise SystemExit(2) from None

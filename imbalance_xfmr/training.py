@@ -30,8 +30,11 @@ import pytorch_lightning as pl
 import torch
 from fsspec.implementations.local import LocalFileSystem
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning_fabric.utilities.data import _set_sampler_epoch
+from lightning_utilities.core.apply_func import apply_to_collection
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.utilities import rank_zero_warn
+from torch.utils.data import DataLoader
 
 from imbalance_xfmr.data.io import atomic_open
 
@@ -143,13 +146,20 @@ class BatchSeed(pl.Callback):
 
     The order of the training rows does not come from torch's global generator either:
     :class:`~imbalance_xfmr.data.TextDataModule` draws every epoch's order (shuffle, resample, buckets) from the
-    seed and the epoch alone.
+    seed and the epoch alone. At the start of every training epoch this callback gives the training samplers
+    ``trainer.current_epoch`` as that epoch (what Lightning gives them too, except in a fit resumed with
+    ``max_steps``, where Lightning's count runs one epoch ahead of ``current_epoch`` and the resumed run would draw
+    another epoch's rows than the uninterrupted one).
     """
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._epoch: int | None = None
         self._seeds: list[int] = []  # the seeds of the epoch's batches 0, 1, ..., computed once an epoch
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        epoch = trainer.current_epoch
+        apply_to_collection(trainer.train_dataloader, DataLoader, lambda loader: _set_sampler_epoch(loader, epoch))
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
                              batch_idx: int) -> None:

@@ -90,9 +90,13 @@ def test_run_writes_predictions_decisions_submission_and_report(first_run, data_
 
     decisions = json.loads((first_run / "decision.json").read_text())
     assert set(decisions) == {"transformer", "baseline", "blend"}
-    assert all(rule["metric"] == "f1_macro" and rule["positive_class"] == "spam" for rule in decisions.values())
+    # A rule the out-of-sample check shrank to the argmax has no positive class.
+    assert all(rule["metric"] == "f1_macro" and rule.get("positive_class", "spam") == "spam" and "check" in rule
+               for rule in decisions.values())
     blend = json.loads((first_run / "blend.json").read_text())
-    assert blend["score"] == max(blend["scores"]) >= max(decisions["baseline"]["score"], 0)
+    assert max(blend["scores"]) == blend["scores"][blend["weights"].index(blend["tuned_weight"])]
+    assert max(blend["scores"]) >= max(decisions["baseline"]["check"]["in_sample"], 0)
+    assert blend["score"] == decisions["blend"]["check"]["in_sample"] <= max(blend["scores"])
 
     sample = pd.read_csv(data_dir / "sample_submission.csv", dtype=str, keep_default_na=False)
     submission = pd.read_csv(first_run / "submission.csv", dtype=str, keep_default_na=False)

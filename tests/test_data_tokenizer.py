@@ -85,6 +85,35 @@ def test_save_load_round_trip(fitted, tmp_path):
     assert rows(loaded.encode(CORPUS, 12, "head_tail")) == rows(fitted.encode(CORPUS, 12, "head_tail"))
 
 
+@pytest.mark.parametrize("algorithm", ["bpe", "wordpiece"])
+def test_mask_token_comes_after_the_other_special_tokens_and_round_trips(algorithm, tmp_path):
+    masked = SubwordTokenizer(algorithm, vocab_size=120, min_frequency=1, mask_token=True).fit(CORPUS)
+    vocab = masked.tokenizer_.get_vocab()
+    assert [vocab[token] for token in ("[PAD]", "[CLS]", "[UNK]", "[MASK]")] == [0, 1, 2, 3]
+    assert (masked.mask_token_id, masked.n_special) == (3, 4)
+    plain = SubwordTokenizer(algorithm, vocab_size=120, min_frequency=1).fit(CORPUS)
+    assert (plain.mask_token_id, plain.n_special) == (None, 3) and "[MASK]" not in plain.tokenizer_.get_vocab()
+    masked.save(tmp_path / "masked.json")
+    loaded = SubwordTokenizer.load(tmp_path / "masked.json")
+    assert loaded.mask_token_id == 3 and loaded.get_params() == masked.get_params()
+    assert rows(loaded.encode(CORPUS, 12)) == rows(masked.encode(CORPUS, 12))
+    assert masked.mask_token_id not in masked.encode(CORPUS, 12).token_ids  # no text encodes to [MASK]
+
+
+def test_bpe_ids_without_mask_token_are_unchanged_and_old_json_loads_without_it(tmp_path):
+    tokenizer = SubwordTokenizer("bpe", vocab_size=90, min_frequency=1).fit(CORPUS)
+    document = json.loads(tokenizer.to_json())
+    assert document["params"].pop("mask_token") is False
+    old = tmp_path / "saved_before_mask_token.json"
+    old.write_text(json.dumps(document), encoding="utf-8")  # a document without the key
+    loaded = SubwordTokenizer.load(old)
+    assert loaded.mask_token is False and loaded.mask_token_id is None and loaded.n_special == 3
+    assert loaded.to_json() == tokenizer.to_json()
+    assert rows(loaded.encode(CORPUS, 12)) == rows(tokenizer.encode(CORPUS, 12))
+    with pytest.raises(ValueError, match="vocab_size must be an int > 4"):
+        SubwordTokenizer(vocab_size=4, mask_token=True).fit(CORPUS)
+
+
 def test_bpe_fit_is_deterministic():
     first = SubwordTokenizer("bpe", vocab_size=90, min_frequency=1).fit(CORPUS).to_json()
     assert SubwordTokenizer("bpe", vocab_size=90, min_frequency=1).fit(CORPUS).to_json() == first

@@ -1,5 +1,6 @@
 """TextClassifier: training through a real Trainer, epoch-level metrics against scikit-learn, the learning-rate
-schedule, checkpoints (through the checkpoint callbacks of imbalance_xfmr.training) and prediction."""
+schedule, checkpoints (through the checkpoint callbacks of imbalance_xfmr.training), prediction, and over-sampling
+in the representation space (latent SMOTE)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sklearn.metrics import average_precision_score, balanced_accuracy_score, f1
 from torch.utils.data import DataLoader, Dataset
 
 from imbalance_xfmr.model.classifier import TextClassifier, validation_metric_names, warmup_then_decay
+from imbalance_xfmr.model.latent_smote import interpolate_within_class, minority_classes
 from imbalance_xfmr.training import CheckpointSettings, checkpoint_callbacks
 
 VOCAB = 30
@@ -387,3 +389,93 @@ def test_fit_one_epoch_on_cuda(tmp_path, precision: str) -> None:
     probabilities = torch.cat([p.cpu() for p in fit_trainer.predict(model, loader(unlabelled, batch_size=7))])
     assert probabilities.dtype == torch.float32
     torch.testing.assert_close(probabilities.sum(1), torch.ones(40))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Over-sampling in the representation space (latent_oversampling="smote")
+
+
+def test_latent_smote_synthesises_on_segments_between_same_class_rows_of_minority_classes_only() -> None:
+    hidden = torch.randn(10, 6, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 1, 0, 1, 2, 0, 1, 0, 1, 0])  # class 2's lone row has no partner in the batch
+    synthesised = minority_classes([50, 20, 5])
+    assert synthesised.tolist() == [False, True, True]
+    assert not minority_classes([7, 7, 7]).any() and minority_classes([9, 9, 2]).tolist() == [False, False, True]
+    z, y = interpolate_within_class(hidden, labels, synthesised, torch.Generator().manual_seed(1))
+    assert z.shape == (4, 6) and y.tolist() == [1, 1, 1, 1]
+    for origin, point in zip([1, 3, 6, 8], z):  # one per class-1 row, in batch order
+        u = [((point - hidden[origin]) / (hidden[j] - hidden[origin])) for j in (1, 3, 6, 8) if j != origin]
+        on_segment = [bool(torch.allclose(t, t[0].expand_as(t), atol=1e-5)) and 0 <= float(t[0]) < 1 for t in u]
+        assert sum(on_segment) == 1, origin  # z = h_i + u (h_j - h_i), u in [0, 1), j another row of the class
+    again = interpolate_within_class(hidden, labels, synthesised, torch.Generator().manual_seed(1))
+    assert torch.equal(again[0], z)
+    none, none_labels = interpolate_within_class(hidden, labels, minority_classes([5, 5, 5]))
+    assert none.shape == (0, 6) and none_labels.shape == (0,)
+
+
+def test_latent_smote_partners_are_drawn_uniformly_among_the_other_rows_of_the_class() -> None:
+    hidden = torch.eye(4)  # z = (1 - u) e_0 + u e_j: the partner j is where z's mass went
+    labels = torch.tensor([1, 1, 1, 1])
+    generator = torch.Generator().manual_seed(0)
+    partners = torch.stack([interpolate_within_class(hidden, labels, torch.tensor([False, True]), generator)[0][0]
+                            for _ in range(600)])[:, 1:].argmax(dim=1)
+    counts = torch.bincount(partners, minlength=3)
+    assert counts.sum() == 600 and (counts > 150).all()  # each of rows 1, 2, 3 about 200 times, never row 0 itself
+
+
+def smote_pair(**kwargs) -> tuple[TextClassifier, TextClassifier]:
+    """Two classifiers with the same initial weights: latent_oversampling "none" and "smote"."""
+    models = []
+    for mode in ("none", "smote"):
+        torch.manual_seed(0)
+        models.append(TextClassifier(VOCAB, 3, [40, 12, 6], latent_oversampling=mode, **TINY, **kwargs))
+    return models[0], models[1]
+
+
+def test_latent_smote_adds_the_synthetic_rows_loss_and_its_gradient_reaches_the_encoder() -> None:
+    batch = collate([KeywordDataset(24, 3, seed=4)[i] for i in range(24)])
+    plain, smote = smote_pair(latent_weight=0.5)
+    loss_none = plain.training_step(batch, 0)
+    assert torch.equal(loss_none, plain.criterion(plain(batch["input_ids"], batch["attention_mask"]),
+                                                  batch["labels"]))
+    torch.manual_seed(3)
+    loss_smote = smote.training_step(batch, 0)
+    torch.manual_seed(3)
+    pooled = smote.model.pooled(batch["input_ids"], batch["attention_mask"])
+    z, y = interpolate_within_class(pooled, batch["labels"], smote.latent_classes)
+    assert len(y) > 0 and set(y.tolist()) <= {1, 2}
+    expected = loss_none + 0.5 * smote.criterion(smote.model.logits(z), y)
+    torch.testing.assert_close(loss_smote, expected)
+    assert not torch.equal(loss_smote, loss_none)
+    loss_none.backward()
+    loss_smote.backward()
+    embedding = smote.model.token_embedding.weight.grad
+    assert embedding is not None and embedding.abs().sum() > 0
+    assert not torch.allclose(embedding, plain.model.token_embedding.weight.grad)  # the synthetic rows' share
+
+    majority_only = {key: value[batch["labels"] == 0] for key, value in batch.items()}  # no minority row: no z
+    torch.testing.assert_close(smote.training_step(majority_only, 0), plain.training_step(majority_only, 0))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"latent_oversampling": "mixup"}, "latent_oversampling must be one of"),
+        ({"latent_oversampling": "smote", "latent_weight": -1.0}, "latent_weight must be a finite number >= 0"),
+        ({"latent_oversampling": "smote", "class_counts": None}, "latent_oversampling='smote' needs class_counts"),
+    ],
+)
+def test_latent_smote_arguments_are_checked(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TextClassifier(**{"vocab_size": VOCAB, "num_classes": 2, "class_counts": [9, 3], **TINY, **kwargs})
+
+
+def test_a_tiny_fit_with_latent_smote_trains(tmp_path) -> None:
+    pl.seed_everything(0, verbose=False)
+    train, val = KeywordDataset(96, 3, seed=1), KeywordDataset(30, 3, seed=2)
+    model = TextClassifier(VOCAB, 3, counts_of(train, 3), lr=3e-3, latent_oversampling="smote", **TINY)
+    fit_trainer = trainer(tmp_path, max_epochs=2)
+    fit_trainer.fit(model, loader(train, shuffle=True), loader(val, batch_size=10))
+    for name in ("train/loss_epoch", "val/loss", "val/f1_macro"):
+        assert torch.isfinite(fit_trainer.callback_metrics[name]), name
+    assert model.latent_classes.tolist() == [c < max(counts_of(train, 3)) for c in counts_of(train, 3)]

@@ -97,6 +97,15 @@ def test_shards_are_disjoint_equal_and_cover_the_draw(num_replicas, drop_last, s
     assert all(a.isdisjoint(b) for i, a in enumerate(distinct) for b in distinct[i + 1 :])
 
 
+def test_no_strategy_shuffles_every_row_once_an_epoch_even_for_a_single_class():
+    sampler = ResamplingSampler(np.zeros(30, dtype=np.int64), None, seed=5, lengths=np.arange(30) % 7, batch_size=4)
+    epoch0, epoch1 = drawn(sampler, 0), drawn(sampler, 1)
+    assert sorted(epoch0) == sorted(epoch1) == list(range(30)) and epoch0 != epoch1
+    assert drawn(ResamplingSampler(np.zeros(30, dtype=np.int64), None, seed=5, lengths=np.arange(30) % 7,
+                                   batch_size=4), 1) == epoch1
+    assert sorted(drawn(ResamplingSampler(LABELS, None, seed=1), 0)) == list(range(len(LABELS)))
+
+
 def test_length_bucketing_reorders_without_changing_the_draw():
     lengths = np.random.RandomState(0).randint(1, 1000, size=len(LABELS))
     plain = ResamplingSampler(LABELS, kind="over", seed=9)

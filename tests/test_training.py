@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
+from torch.utils.data import DataLoader
 
 import imbalance_xfmr.training
+from imbalance_xfmr.sampling.torch_sampler import (
+    ClassBalancedBatchSampler,
+    ResamplingSampler,
+)
 from imbalance_xfmr.training import (
     LAST_CHECKPOINT,
     AtomicCheckpointIO,
@@ -105,6 +110,23 @@ def test_batch_seed_computes_each_epochs_seeds_once_with_the_same_formula() -> N
     trainer.current_epoch = 1
     callback.on_train_batch_start(trainer, None, None, 3)
     assert torch.initial_seed() == formula[1][3]
+
+
+def test_batch_seed_gives_the_training_samplers_the_current_epoch() -> None:
+    """Lightning gives them its count of processed epochs, one ahead of current_epoch in a fit resumed under
+    max_steps: the rows of an epoch must follow the epoch BatchSeed seeds by."""
+    labels = np.array([0] * 6 + [1] * 4)
+    plain = DataLoader(range(10), sampler=ResamplingSampler(labels, seed=1))
+    balanced = DataLoader(range(10), batch_sampler=ClassBalancedBatchSampler(ResamplingSampler(labels, seed=1), 4))
+
+    class Trainer:
+        current_epoch = 3
+        train_dataloader = (plain, balanced)
+
+    for loader in (plain, balanced):
+        getattr(loader.batch_sampler, "sampler", loader.sampler).set_epoch(4)  # what Lightning set
+    BatchSeed(0).on_train_epoch_start(Trainer(), None)
+    assert plain.sampler.epoch == 3 and balanced.batch_sampler.sampler.epoch == 3
 
 
 def test_seed_torch_leaves_the_generators_as_torch_manual_seed_does() -> None:

@@ -3,17 +3,20 @@
 - :class:`SubwordTokenizer`: WordPiece or BPE (`tokenizers`), fitted on training texts, saved as one JSON file.
 - :class:`PaddedTextDataset`: dynamically padded batches over ragged token ids.
 - :class:`TextDataModule`: CSV/Parquet in, checked, split, tokenized, resampled batches out.
+- :class:`PretrainDataModule`: unlabelled texts for masked-language-model pretraining (``imbalance-xfmr pretrain``).
 - :class:`ProbabilityWriter`: writes ``predict`` probabilities to a CSV (id + one column per class).
 """
 
 from .collate import PaddedTextDataset
 from .datamodule import TextDataModule
 from .prediction_writer import ProbabilityWriter
+from .pretrain_datamodule import PretrainDataModule
 from .tokenizer import EncodedTexts, SubwordTokenizer
 
 __all__ = [
     "EncodedTexts",
     "PaddedTextDataset",
+    "PretrainDataModule",
     "ProbabilityWriter",
     "SubwordTokenizer",
     "TextDataModule",

@@ -8,7 +8,8 @@ What it does, in order:
 2. Splits train/validation: stratified by label from ``split_seed`` (``val_fraction`` of the rows), or the rows whose
    ``fold_column`` equals ``val_fold``. Validation labels never seen in training are an error.
 3. Encodes labels (sorted original values -> 0..C-1) and fits the subword tokenizer on the *training split's* texts
-   only; validation and test texts never shape the vocabulary.
+   only; validation and test texts never shape the vocabulary. Or, with ``tokenizer_path``, uses a fitted tokenizer
+   (e.g. the one an ``imbalance-xfmr pretrain`` checkpoint holds, for a classifier started from its weights).
 4. Serves dynamically padded batches (:mod:`imbalance_xfmr.data.collate`), optionally length-bucketed and resampled
    per epoch for class imbalance.
 
@@ -26,31 +27,33 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import pytorch_lightning as pl
-import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader
 
-from imbalance_xfmr.sampling.torch_sampler import ClassBalancedBatchSampler, ResamplingSampler
+from imbalance_xfmr.sampling.torch_sampler import (
+    ClassBalancedBatchSampler,
+    ResamplingSampler,
+)
 
-from .collate import PaddedTextDataset, identity_collate
-from .io import check_columns, read_table, write_text
-from .tokenizer import ALGORITHMS, TRUNCATIONS, SubwordTokenizer
+from .collate import PaddedTextDataset
+from .io import blank_texts, check_columns, read_table
+from .tokenized import TokenizedDataModule, checkpoint_state
+from .tokenizer import SubwordTokenizer
 
 RESAMPLINGS = ("none", "random_under", "random_over", "class_balanced")
 EMPTY_TEXT_POLICIES = ("error", "drop", "keep")
 PREDICT_SPLITS = ("test", "validation")
 _SHOWN_ROWS = 5  # rows quoted in an error message
-_SPLITS_OF_STAGE = {"fit": ("train", "validation"), "validate": ("validation",), "test": ("test",), "predict": ("predict",)}
+_SPLITS_OF_STAGE = {"fit": ("train", "validation"), "validate": ("validation",), "test": ("test",),
+                    "predict": ("predict",)}
 
 
-class TextDataModule(pl.LightningDataModule):
+class TextDataModule(TokenizedDataModule):
     """Text classification data from CSV or Parquet files, with the tokenizer fitted on the training split.
 
     Parameters
@@ -110,6 +113,11 @@ class TextDataModule(pl.LightningDataModule):
     checkpoint_path : str or None
         A checkpoint written by a ``fit`` with this DataModule: its tokenizer and label encoding are used as they
         are, nothing is refitted.
+    tokenizer_path : str or None
+        A fitted tokenizer to use instead of fitting one (``tokenizer``, ``max_vocab_size``, ``min_frequency`` and
+        ``lowercase`` are then unused): a JSON written by :meth:`SubwordTokenizer.save`, or a checkpoint written by
+        ``imbalance-xfmr pretrain`` (the tokenizer its encoder was pretrained with). Classes and class counts still
+        come from the training split. ``checkpoint_path`` takes precedence.
     """
 
     def __init__(
@@ -139,8 +147,22 @@ class TextDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         predict_split: Literal["test", "validation"] = "test",
         checkpoint_path: str | None = None,
+        tokenizer_path: str | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(
+            tokenizer=tokenizer,
+            max_vocab_size=max_vocab_size,
+            min_frequency=min_frequency,
+            lowercase=lowercase,
+            max_length=max_length,
+            truncation=truncation,
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            length_bucketing=length_bucketing,
+            bucket_batches=bucket_batches,
+            num_workers=num_workers,
+            tokenizer_path=tokenizer_path,
+        )
         self.train_path = train_path
         self.test_path = test_path
         self.id_column = id_column
@@ -150,39 +172,20 @@ class TextDataModule(pl.LightningDataModule):
         self.split_seed = split_seed
         self.fold_column = fold_column
         self.val_fold = val_fold
-        self.tokenizer = tokenizer
-        self.max_vocab_size = max_vocab_size
-        self.min_frequency = min_frequency
-        self.lowercase = lowercase
-        self.max_length = max_length
-        self.truncation = truncation
         self.empty_texts = empty_texts
         self.resampling = resampling
         self.sampling_strategy = sampling_strategy
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.length_bucketing = length_bucketing
-        self.bucket_batches = bucket_batches
-        self.num_workers = num_workers
         self.predict_split = predict_split
         self.checkpoint_path = checkpoint_path
         self._check_params()
 
-        self._tokenizer: SubwordTokenizer | None = None
-        self._tokenizer_json: tuple[SubwordTokenizer, str] | None = None  # (tokenizer, its to_json()), see state_dict
         self._classes: list | None = None
         self._class_counts: list[int] | None = None
         self._splits: tuple[pd.DataFrame, pd.DataFrame] | None = None
         self._predict_frame: pd.DataFrame | None = None
-        self._datasets: dict[str, PaddedTextDataset] = {}
 
     # ----------------------------------------------------------------------------------------------------------------
     # What the model needs (linked by the CLI at instantiation)
-
-    @property
-    def vocab_size(self) -> int:
-        """Size of the fitted vocabulary: token ids lie in ``[0, vocab_size)``."""
-        return self._fitted_tokenizer().vocab_size_
 
     @property
     def classes(self) -> list:
@@ -199,19 +202,6 @@ class TextDataModule(pl.LightningDataModule):
         """Training-split rows per class, in encoded order (before any resampling)."""
         self._fitted_tokenizer()
         return list(self._class_counts)
-
-    @property
-    def pad_token_id(self) -> int:
-        return SubwordTokenizer.pad_token_id
-
-    @property
-    def cls_token_id(self) -> int:
-        return SubwordTokenizer.cls_token_id
-
-    @property
-    def fitted_tokenizer(self) -> SubwordTokenizer:
-        """The tokenizer fitted on the training split (or restored from ``checkpoint_path``)."""
-        return self._fitted_tokenizer()
 
     @property
     def predict_ids(self) -> np.ndarray:
@@ -248,23 +238,10 @@ class TextDataModule(pl.LightningDataModule):
 
     def state_dict(self) -> dict:
         """The fitted tokenizer (JSON) and label encoding; Lightning stores this in each checkpoint."""
-        return {
-            "tokenizer": self._tokenizer_as_json(),
-            "classes": self.classes,
-            "class_counts": self.class_counts,
-        }
-
-    def _tokenizer_as_json(self) -> str:
-        """``to_json()`` of the fitted tokenizer, serialised once per tokenizer (every checkpoint stores it)."""
-        tokenizer = self._fitted_tokenizer()
-        if self._tokenizer_json is None or self._tokenizer_json[0] is not tokenizer:
-            self._tokenizer_json = (tokenizer, tokenizer.to_json())
-        return self._tokenizer_json[1]
+        return {**super().state_dict(), "classes": self.classes, "class_counts": self.class_counts}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        if self._tokenizer is not None and self.state_dict() != state_dict:
-            self._datasets.clear()  # encoded with another vocabulary or label order
-        self._tokenizer = SubwordTokenizer.from_json(state_dict["tokenizer"])
+        super().load_state_dict(state_dict)
         self._classes = list(state_dict["classes"])
         self._class_counts = [int(count) for count in state_dict["class_counts"]]
 
@@ -274,36 +251,19 @@ class TextDataModule(pl.LightningDataModule):
     def _fitted_tokenizer(self) -> SubwordTokenizer:
         if self._tokenizer is None:
             if self.checkpoint_path is not None:
-                self.load_state_dict(self._checkpoint_state(self.checkpoint_path))
+                state = checkpoint_state(self.checkpoint_path, type(self).__qualname__, "checkpoint_path")
+                self.load_state_dict(state)
             else:
                 train, _ = self._labelled_splits()
                 classes, counts = np.unique(train[self.label_column].to_numpy(), return_counts=True)
-                tokenizer = SubwordTokenizer(self.tokenizer, self.max_vocab_size, self.min_frequency, self.lowercase)
-                self._tokenizer = tokenizer.fit(train[self.text_column].tolist())
+                self._tokenizer = self._tokenizer_for(train[self.text_column].tolist())
                 self._classes = classes.tolist()
                 self._class_counts = counts.tolist()
         return self._tokenizer
 
-    def _checkpoint_state(self, path: str) -> dict:
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"checkpoint_path {path!r} does not exist.")
-        # Lightning checkpoints load with weights_only=True (LightningCLI itself reads hyper-parameters that way).
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        key = type(self).__qualname__
-        if key not in checkpoint:
-            raise KeyError(
-                f"Checkpoint {path!r} holds no {key} state (tokenizer and labels): it was not written by a fit with "
-                f"{key}. Use a checkpoint from `imbalance-xfmr fit`, or leave checkpoint_path unset to fit anew."
-            )
-        return checkpoint[key]
-
-    def _write_artifacts(self, trainer: pl.Trainer) -> None:
-        log_dir = trainer.log_dir  # every rank must ask: it is broadcast from rank 0
-        if log_dir is None or not trainer.is_global_zero:
-            return
-        write_text(Path(log_dir, "tokenizer.json"), self._fitted_tokenizer().to_json())
+    def _artifacts(self) -> dict[str, str]:
         labels = {"label_column": self.label_column, "classes": self.classes, "class_counts": self.class_counts}
-        write_text(Path(log_dir, "labels.json"), json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
+        return {"labels.json": json.dumps(labels, indent=2, ensure_ascii=False) + "\n"}
 
     # ----------------------------------------------------------------------------------------------------------------
     # Reading and checking the tables
@@ -409,7 +369,7 @@ class TextDataModule(pl.LightningDataModule):
     def _apply_empty_text_policy(self, frame: pd.DataFrame, path: str, labelled: bool) -> pd.DataFrame:
         """Texts as str; missing or blank ones handled by ``empty_texts``."""
         text = frame[self.text_column]
-        empty = (text.isna() | text.astype(str).str.strip().eq("")).to_numpy()
+        empty = blank_texts(text)
         frame = frame.assign(**{self.text_column: text.fillna("").astype(str)})
         if not empty.any():
             return frame
@@ -443,9 +403,7 @@ class TextDataModule(pl.LightningDataModule):
                 else:
                     frame = self._labelled_splits()[split == "validation"]
                 labels = self._encode_labels(frame[self.label_column])
-            texts = frame[self.text_column].tolist()
-            encoded = self._fitted_tokenizer().encode(texts, self.max_length, self.truncation)
-            self._datasets[split] = PaddedTextDataset(encoded, labels, self.pad_token_id)
+            self._datasets[split] = self._encoded_dataset(frame[self.text_column].tolist(), labels)
         return self._datasets[split]
 
     def _encode_labels(self, labels: pd.Series) -> np.ndarray:
@@ -457,15 +415,8 @@ class TextDataModule(pl.LightningDataModule):
             )
         return codes.to_numpy(dtype=np.int64)
 
-    def _eval_loader(self, dataset: PaddedTextDataset) -> DataLoader:
-        # Sorted by length, evaluation batches pad little; predictions carry `index` to restore the row order.
-        order = torch.argsort(dataset.lengths, descending=True, stable=True).tolist() if self.length_bucketing else None
-        return self._loader(dataset, sampler=order, batch_size=self.eval_batch_size or self.batch_size)
-
     def _epoch_sampler(self, dataset: PaddedTextDataset) -> ResamplingSampler:
-        """The per-epoch draw of training rows, resampled and length-bucketed as configured. Even the plain shuffle
-        is drawn from (seed, epoch) alone, not from torch's global generator, so a fit resumed from a checkpoint
-        sees the batches an uninterrupted one would."""
+        """The per-epoch draw of training rows, resampled and length-bucketed as configured (see ``_sampler``)."""
         labels = self._labelled_splits()[0][self.label_column].to_numpy()
         if self.resampling == "none":
             # An under-sample that keeps every row of every class is a plain per-epoch shuffle, which the
@@ -475,15 +426,7 @@ class TextDataModule(pl.LightningDataModule):
         else:
             kind = "under" if self.resampling == "random_under" else "over"
             strategy = self._strategy_for_labels(labels)
-        bucketing = {"lengths": dataset.lengths, "batch_size": self.batch_size} if self.length_bucketing else {}
-        return ResamplingSampler(
-            labels,
-            strategy,
-            kind=kind,
-            seed=torch.initial_seed() % 2**32,  # the global seed after seed_everything: runs repeat
-            bucket_batches=self.bucket_batches,
-            **bucketing,
-        )
+        return self._sampler(dataset, labels, strategy, kind)
 
     def _strategy_for_labels(self, labels: np.ndarray) -> float | str | dict:
         """``sampling_strategy`` with dict keys matched to string labels by ``str(key)``.
@@ -502,32 +445,9 @@ class TextDataModule(pl.LightningDataModule):
             )
         return matched
 
-    def _loader(self, dataset: PaddedTextDataset, **batching) -> DataLoader:
-        return DataLoader(
-            dataset,
-            collate_fn=identity_collate,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=self._pin_memory(),
-            **batching,
-        )
-
-    def _pin_memory(self) -> bool:
-        """Batches in page-locked memory when they go to a CUDA device, so that Lightning's copy to it (``.to(device,
-        non_blocking=True)``) is asynchronous: when the Trainer runs on CUDA, or, without a Trainer, when CUDA is
-        available. Pinning changes no value."""
-        trainer = self.trainer
-        if trainer is None:
-            return torch.cuda.is_available()
-        try:
-            return trainer.strategy.root_device.type == "cuda"
-        except (AttributeError, RuntimeError):  # a strategy without a device yet
-            return torch.cuda.is_available()
-
     def _check_params(self) -> None:
+        self._check_tokenizer_and_batching_params()
         choices = {
-            "tokenizer": ALGORITHMS,
-            "truncation": TRUNCATIONS,
             "empty_texts": EMPTY_TEXT_POLICIES,
             "resampling": RESAMPLINGS,
             "predict_split": PREDICT_SPLITS,
@@ -544,8 +464,3 @@ class TextDataModule(pl.LightningDataModule):
             )
         if (self.fold_column is None) != (self.val_fold is None):
             raise ValueError("fold_column and val_fold go together: give both (explicit split) or neither.")
-        for name in ("batch_size", "max_vocab_size", "max_length", "bucket_batches"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}.")
-        if self.eval_batch_size is not None and (not isinstance(self.eval_batch_size, int) or self.eval_batch_size < 1):
-            raise ValueError(f"eval_batch_size must be a positive int or None, got {self.eval_batch_size!r}.")

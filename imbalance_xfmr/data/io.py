@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -37,6 +38,11 @@ def read_table(path: str | Path, string_columns: Sequence[str] = ()) -> pd.DataF
     # pandas skips dtype entries for columns the file does not have, which is what "when present" needs.
     dtypes = {column: str for column in string_columns}
     return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=dtypes)
+
+
+def blank_texts(texts: pd.Series) -> np.ndarray:
+    """bool (N,): True where a text is missing (NaN, None) or holds nothing but whitespace."""
+    return (texts.isna() | texts.astype(str).str.strip().eq("")).to_numpy()
 
 
 def check_columns(frame: pd.DataFrame, required: Sequence[str], path: str | Path) -> None:

@@ -1,9 +1,9 @@
 """Subword tokenizer for the Transformer classifier: WordPiece or BPE from the `tokenizers` library.
 
 The tokenizer is fitted on the training texts only (never on validation or test texts), saved as one JSON file and
-reloaded for prediction. Special tokens have fixed ids: ``[PAD]`` = 0, ``[CLS]`` = 1, ``[UNK]`` = 2. Every encoded
-sequence starts with ``[CLS]`` (the classifier's pooling token) and holds at most ``max_length`` ids, ``[CLS]``
-included.
+reloaded for prediction. Special tokens have fixed ids: ``[PAD]`` = 0, ``[CLS]`` = 1, ``[UNK]`` = 2, and with
+``mask_token=True`` (a tokenizer for masked-language-model pretraining) ``[MASK]`` = 3. Every encoded sequence starts
+with ``[CLS]`` (the classifier's pooling token) and holds at most ``max_length`` ids, ``[CLS]`` included.
 
 Encoded texts are ragged: one flat int32 array of token ids plus row offsets (like a CSR matrix), so a corpus costs
 4 bytes a token and padding happens per batch (see :mod:`imbalance_xfmr.data.collate`).
@@ -20,7 +20,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-PAD_TOKEN, CLS_TOKEN, UNK_TOKEN = "[PAD]", "[CLS]", "[UNK]"
+PAD_TOKEN, CLS_TOKEN, UNK_TOKEN, MASK_TOKEN = "[PAD]", "[CLS]", "[UNK]", "[MASK]"
 SPECIAL_TOKENS = (PAD_TOKEN, CLS_TOKEN, UNK_TOKEN)  # trainers give special tokens the first ids, in this order
 ALGORITHMS = ("bpe", "wordpiece")
 TRUNCATIONS = ("head", "head_tail")
@@ -62,6 +62,9 @@ class SubwordTokenizer:
         A merge must occur at least this often in the training texts to enter the vocabulary.
     lowercase : bool
         Lowercase (and strip accents) before splitting, like BERT's uncased normaliser.
+    mask_token : bool
+        Also reserve ``[MASK]`` (id 3, after the other special tokens, whose ids do not move) for masked-language-model
+        pretraining. Off, the vocabulary and every id are those of a tokenizer without it.
 
     Attributes
     ----------
@@ -81,11 +84,28 @@ class SubwordTokenizer:
         vocab_size: int = 8000,
         min_frequency: int = 2,
         lowercase: bool = True,
+        mask_token: bool = False,
     ) -> None:
         self.algorithm = algorithm
         self.vocab_size = vocab_size
         self.min_frequency = min_frequency
         self.lowercase = lowercase
+        self.mask_token = mask_token
+
+    @property
+    def special_tokens(self) -> tuple[str, ...]:
+        """The special tokens in id order: ids ``0 .. n_special - 1``."""
+        return (*SPECIAL_TOKENS, MASK_TOKEN) if self.mask_token else SPECIAL_TOKENS
+
+    @property
+    def n_special(self) -> int:
+        """Number of special tokens (3, or 4 with ``mask_token``); every other id is a subword."""
+        return len(self.special_tokens)
+
+    @property
+    def mask_token_id(self) -> int | None:
+        """Id of ``[MASK]`` (3), or None without ``mask_token``."""
+        return self.special_tokens.index(MASK_TOKEN) if self.mask_token else None
 
     def get_params(self) -> dict:
         return {
@@ -93,6 +113,7 @@ class SubwordTokenizer:
             "vocab_size": self.vocab_size,
             "min_frequency": self.min_frequency,
             "lowercase": self.lowercase,
+            "mask_token": self.mask_token,
         }
 
     def fit(self, texts: Sequence[str]) -> SubwordTokenizer:
@@ -114,7 +135,7 @@ class SubwordTokenizer:
             trainer(
                 vocab_size=self.vocab_size,
                 min_frequency=self.min_frequency,
-                special_tokens=list(SPECIAL_TOKENS),
+                special_tokens=list(self.special_tokens),
                 show_progress=False,
             ),
             length=len(texts),
@@ -154,7 +175,7 @@ class SubwordTokenizer:
 
     @classmethod
     def from_json(cls, text: str) -> SubwordTokenizer:
-        """Inverse of :meth:`to_json`."""
+        """Inverse of :meth:`to_json`; a document saved before ``mask_token`` existed loads without ``[MASK]``."""
         document = json.loads(text)
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             raise ValueError(
@@ -177,9 +198,9 @@ class SubwordTokenizer:
     def _check_params(self) -> None:
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}.")
-        if not isinstance(self.vocab_size, (int, np.integer)) or self.vocab_size <= len(SPECIAL_TOKENS):
+        if not isinstance(self.vocab_size, (int, np.integer)) or self.vocab_size <= self.n_special:
             raise ValueError(
-                f"vocab_size must be an int > {len(SPECIAL_TOKENS)} (the special tokens), got {self.vocab_size!r}."
+                f"vocab_size must be an int > {self.n_special} (the special tokens), got {self.vocab_size!r}."
             )
         if not isinstance(self.min_frequency, (int, np.integer)) or self.min_frequency < 1:
             raise ValueError(f"min_frequency must be an int >= 1, got {self.min_frequency!r}.")

@@ -1,13 +1,16 @@
 """The Transformer text classifier: a first-principles encoder (:mod:`.encoder`), losses for imbalanced
-classes (:mod:`.losses`) and the Lightning module that trains them (:mod:`.classifier`).
+classes (:mod:`.losses`), the Lightning module that trains them (:mod:`.classifier`) and the one that pretrains the
+encoder as a masked language model (:mod:`.pretraining`).
 
-``TextClassifier`` is imported on first access, so the encoder and losses load without Lightning.
+``TextClassifier`` and ``MaskedLanguageModel`` are imported on first access, so the encoder and losses load without
+Lightning.
 """
 
 from .encoder import EncoderConfig, TransformerClassifier
 from .losses import LOSS_NAMES, make_loss
 
-__all__ = ["LOSS_NAMES", "EncoderConfig", "TextClassifier", "TransformerClassifier", "make_loss"]
+__all__ = ["LOSS_NAMES", "EncoderConfig", "MaskedLanguageModel", "TextClassifier", "TransformerClassifier",
+           "make_loss"]
 
 
 def __getattr__(name: str):
@@ -15,4 +18,8 @@ def __getattr__(name: str):
         from .classifier import TextClassifier
 
         return TextClassifier
+    if name == "MaskedLanguageModel":
+        from .pretraining import MaskedLanguageModel
+
+        return MaskedLanguageModel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,8 +11,15 @@ The training loss is logged as ``train/loss_step`` (on the steps the logger writ
 ``trainer.log_every_n_steps``, and the epoch's last step) and ``train/loss_epoch`` (the epoch's mean over rows),
 giving the values and rows in ``metrics.csv`` and the callback metrics that ``self.log("train/loss", loss,
 on_step=True, on_epoch=True)`` in every step gives, but summed on the loss's device: no per-step ``self.log`` and no
-per-step host sync (see :class:`_MeanLoss`). ``val/loss`` and ``test/loss`` are summed the same way and logged once
-an epoch.
+per-step host sync (see :class:`~imbalance_xfmr.model.epoch_mean.EpochMean`). ``val/loss`` and ``test/loss`` are
+summed the same way and logged once an epoch.
+
+Two options build on pretraining and on the encoder's pooled representation, both off by default:
+
+- ``init_from``: start the encoder (every weight but the head) from an ``imbalance-xfmr pretrain`` checkpoint
+  (:mod:`imbalance_xfmr.model.pretraining`).
+- ``latent_oversampling="smote"``: each training batch also trains the head on SMOTE-style interpolations between
+  same-class pooled vectors of the minority classes (:mod:`imbalance_xfmr.model.latent_smote`).
 
 Checkpointing, per-batch reseeding and resuming are Trainer configuration, not the model's: see
 :mod:`imbalance_xfmr.training` and the ``checkpoints`` keys of :mod:`imbalance_xfmr.cli`.
@@ -20,8 +27,6 @@ Checkpointing, per-batch reseeding and resuming are Trainer configuration, not t
 
 from __future__ import annotations
 
-import math
-from functools import partial
 from typing import Any, Literal
 
 import pytorch_lightning as pl
@@ -30,10 +35,30 @@ from torch import Tensor
 
 from imbalance_xfmr.metrics import StreamingBinaryRanking, StreamingConfusionMatrix
 
-from .encoder import Activation, EncoderConfig, Pooling, Positional, TransformerClassifier
+from .encoder import (
+    Activation,
+    EncoderConfig,
+    Pooling,
+    Positional,
+    TransformerClassifier,
+)
+from .epoch_mean import EpochMean
+from .latent_smote import (
+    LATENT_OVERSAMPLINGS,
+    interpolate_within_class,
+    minority_classes,
+)
 from .losses import LossName, make_loss
+from .optimization import (
+    Decay,
+    check_optimization_args,
+    configure_adamw,
+    warmup_then_decay,
+)
+from .pretraining import load_pretrained_encoder
 
-Decay = Literal["cosine", "linear"]
+__all__ = ["TextClassifier", "validation_metric_names", "warmup_then_decay"]
+
 _SCALAR_METRICS = (
     "accuracy",
     "balanced_accuracy",
@@ -52,55 +77,6 @@ def validation_metric_names(num_classes: int) -> list[str]:
     if num_classes == 2:
         names += ["pr_auc", "roc_auc"]
     return [f"val/{name}" for name in names]
-
-
-def warmup_then_decay(step: int, *, warmup_steps: int, total_steps: int, decay: Decay, min_lr_ratio: float) -> float:
-    """Learning-rate multiplier at optimizer step ``step`` (0-based): linear warmup from 1 / warmup_steps to
-    1 over the first ``warmup_steps`` steps, then cosine or linear decay to ``min_lr_ratio`` at ``total_steps``."""
-    if step < warmup_steps:
-        return (step + 1) / warmup_steps
-    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-    shape = 0.5 * (1.0 + math.cos(math.pi * progress)) if decay == "cosine" else 1.0 - progress
-    return min_lr_ratio + (1.0 - min_lr_ratio) * shape
-
-
-class _MeanLoss:
-    """The mean of a logged loss over an epoch's rows, summed on the loss's device (no host sync), as Lightning's
-    ``self.log(..., on_epoch=True, batch_size=n)`` reduces it: the same float operations in the same order
-    (``value = value + loss * n`` in float32, ``rows = rows + n`` in int64, ``value / rows``), so the logged mean is
-    bit for bit the one ``self.log`` would have given, at the cost of three small tensor operations a step."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.value: Tensor | None = None
-        self.rows: Tensor | None = None
-        self.last: Tensor | None = None
-
-    def update(self, loss: Tensor, n: int) -> None:
-        loss = loss.detach()
-        if loss.dtype not in (torch.float32, torch.float64):  # Lightning keeps logged values in float32 or wider
-            loss = loss.to(_default_float_dtype())
-        if self.value is None:
-            self.value = torch.tensor(0.0, dtype=_default_float_dtype(), device=loss.device)
-            self.rows = torch.tensor(0, device=loss.device)
-        self.value = self.value + loss * n
-        self.rows = self.rows + n
-        self.last = loss
-
-    @property
-    def empty(self) -> bool:
-        return self.value is None
-
-    def compute(self) -> Tensor:
-        return self.value / self.rows
-
-
-def _default_float_dtype() -> torch.dtype:
-    """The dtype Lightning accumulates logged values in: torch's default float dtype when float32 or float64."""
-    dtype = torch.get_default_dtype()
-    return dtype if dtype in (torch.float32, torch.float64) else torch.float32
 
 
 class TextClassifier(pl.LightningModule):
@@ -122,6 +98,15 @@ class TextClassifier(pl.LightningModule):
         warmup_fraction: fraction of all optimizer steps spent warming the learning rate up linearly.
         decay: ``"cosine"`` or ``"linear"`` decay after the warmup, stepped every optimizer step.
         min_lr_ratio: final learning rate as a fraction of ``lr``.
+        init_from: an ``imbalance-xfmr pretrain`` checkpoint (its ``last.ckpt``): after the usual random
+            initialisation, every encoder weight (all but the head) is loaded from it. The encoder hyper-parameters
+            must be the pretraining's, and the tokenizer too (``data.tokenizer_path``: the same checkpoint). Only
+            read here: a checkpoint of this model holds the weights, so loading one never needs this file.
+        latent_oversampling: ``"smote"``: every training step also classifies, for each row of a class smaller than
+            the largest (by ``class_counts``) that has another row of its class in the batch, a point drawn
+            uniformly on the segment between their pooled vectors (SMOTE, Chawla et al. 2002, in the encoder's
+            pooled space), labelled with that class. ``"none"``: off.
+        latent_weight: weight of the synthetic rows' loss (the same criterion, their mean) added to the batch's.
     """
 
     def __init__(
@@ -151,21 +136,23 @@ class TextClassifier(pl.LightningModule):
         warmup_fraction: float = 0.1,
         decay: Decay = "cosine",
         min_lr_ratio: float = 0.0,
+        init_from: str | None = None,
+        latent_oversampling: Literal["none", "smote"] = "none",
+        latent_weight: float = 1.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         if class_counts is not None and len(class_counts) != num_classes:
             raise ValueError(f"class_counts has {len(class_counts)} entries but num_classes is {num_classes}.")
-        if not lr > 0:
-            raise ValueError(f"lr must be > 0, got {lr!r}.")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}.")
-        if not 0.0 <= warmup_fraction < 1.0:
-            raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}.")
-        if decay not in ("cosine", "linear"):
-            raise ValueError(f"decay must be 'cosine' or 'linear', got {decay!r}.")
-        if not 0.0 <= min_lr_ratio <= 1.0:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {min_lr_ratio!r}.")
+        check_optimization_args(lr=lr, weight_decay=weight_decay, warmup_fraction=warmup_fraction, decay=decay,
+                                min_lr_ratio=min_lr_ratio)
+        if latent_oversampling not in LATENT_OVERSAMPLINGS:
+            raise ValueError(f"latent_oversampling must be one of {LATENT_OVERSAMPLINGS}, got {latent_oversampling!r}.")
+        if not 0.0 <= latent_weight < float("inf"):
+            raise ValueError(f"latent_weight must be a finite number >= 0, got {latent_weight!r}.")
+        if latent_oversampling == "smote" and class_counts is None:
+            raise ValueError("latent_oversampling='smote' needs class_counts (linked from the DataModule by the CLI): "
+                             "they tell which classes are minorities.")
 
         self.model = TransformerClassifier(
             EncoderConfig(
@@ -184,6 +171,11 @@ class TextClassifier(pl.LightningModule):
                 pad_token_id=pad_token_id,
             )
         )
+        if init_from is not None:
+            load_pretrained_encoder(self.model, init_from)
+        # bool (C,), True for the classes latent SMOTE synthesises; None: off. A buffer, so it follows the device.
+        latent_classes = minority_classes(class_counts) if latent_oversampling == "smote" else None
+        self.register_buffer("latent_classes", latent_classes, persistent=False)
         self.criterion = make_loss(
             loss,
             class_counts,
@@ -199,8 +191,8 @@ class TextClassifier(pl.LightningModule):
         self.test_ranking = StreamingBinaryRanking() if num_classes == 2 else None
         # Epoch means of the losses, summed on their device and logged once per epoch (and the training loss on
         # the steps the logger writes): what self.log(..., on_epoch=True) would log, without its per-step cost.
-        self._train_loss = _MeanLoss()
-        self._eval_loss = _MeanLoss()
+        self._train_loss = EpochMean()
+        self._eval_loss = EpochMean()
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Lightning sets `_current_fx_name` around every hook call (about 50 times a training step); nn.Module's
@@ -219,10 +211,23 @@ class TextClassifier(pl.LightningModule):
     # Steps
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        logits = self(batch["input_ids"], batch["attention_mask"])
-        loss = self.criterion(logits, batch["labels"])
-        self._train_loss.update(loss, len(logits))
+        labels = batch["labels"]
+        if self.latent_classes is None:
+            loss = self.criterion(self(batch["input_ids"], batch["attention_mask"]), labels)
+        else:
+            loss = self._latent_smote_loss(batch["input_ids"], batch["attention_mask"], labels)
+        self._train_loss.update(loss, len(labels))
         return loss
+
+    def _latent_smote_loss(self, input_ids: Tensor, attention_mask: Tensor, labels: Tensor) -> Tensor:
+        """The batch's loss plus ``latent_weight`` times the loss of its synthetic minority rows (none: nothing
+        added): input_ids (B, T), attention_mask (B, T) bool, labels (B,) -> a scalar."""
+        pooled = self.model.pooled(input_ids, attention_mask)  # (B, D)
+        loss = self.criterion(self.model.logits(pooled), labels)
+        synthetic, synthetic_labels = interpolate_within_class(pooled, labels, self.latent_classes)
+        if len(synthetic_labels) == 0:
+            return loss
+        return loss + self.hparams.latent_weight * self.criterion(self.model.logits(synthetic), synthetic_labels)
 
     def on_train_epoch_start(self) -> None:
         self._train_loss.reset()
@@ -311,27 +316,7 @@ class TextClassifier(pl.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         """AdamW (no weight decay on biases and layer norms) and a per-step warmup-then-decay schedule."""
-        params = [p for p in self.parameters() if p.requires_grad]
-        groups = [
-            {"params": [p for p in params if p.ndim >= 2], "weight_decay": self.hparams.weight_decay},
-            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=self.hparams.lr, betas=tuple(self.hparams.betas))
-        total_steps = self.trainer.estimated_stepping_batches
-        if not math.isfinite(total_steps):
-            raise ValueError(
-                "The learning-rate schedule needs a finite number of steps: "
-                "set trainer.max_epochs or trainer.max_steps."
-            )
-        schedule = partial(
-            warmup_then_decay,
-            warmup_steps=round(self.hparams.warmup_fraction * total_steps),
-            total_steps=int(total_steps),
-            decay=self.hparams.decay,
-            min_lr_ratio=self.hparams.min_lr_ratio,
-        )
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return configure_adamw(self)
 
 
 def _logger_writes_this_step(trainer: pl.Trainer) -> bool:

@@ -30,10 +30,11 @@ Pooling = Literal["cls", "mean", "max"]
 
 @dataclass
 class EncoderConfig:
-    """Hyper-parameters of :class:`TransformerClassifier`; validated on construction."""
+    """Hyper-parameters of :class:`TransformerClassifier`; validated on construction. ``num_classes=None`` builds
+    the encoder without a classification head (masked-language-model pretraining)."""
 
     vocab_size: int
-    num_classes: int
+    num_classes: int | None
     max_length: int = 512
     d_model: int = 128
     n_heads: int = 4
@@ -52,8 +53,8 @@ class EncoderConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if not isinstance(self.num_classes, int) or self.num_classes < 2:
-            raise ValueError(f"num_classes must be an integer >= 2, got {self.num_classes!r}.")
+        if self.num_classes is not None and (not isinstance(self.num_classes, int) or self.num_classes < 2):
+            raise ValueError(f"num_classes must be an integer >= 2 (or None: no head), got {self.num_classes!r}.")
         if self.d_model % self.n_heads != 0:
             raise ValueError(
                 f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads}); "
@@ -290,7 +291,9 @@ class TransformerClassifier(nn.Module):
     """Token ids (B, T) -> class logits (B, C): embed, add positions, encode, pool, classify.
 
     Token embeddings are multiplied by sqrt(D) as in the paper (section 3.4), so they and the positional
-    signal have comparable scale.
+    signal have comparable scale. :meth:`hidden_states` and :meth:`pooled` expose the steps before the head, for
+    pretraining (with ``config.num_classes=None`` there is no head, and none in the ``state_dict``) and for
+    representation-space over-sampling.
     """
 
     def __init__(self, config: EncoderConfig) -> None:
@@ -302,7 +305,7 @@ class TransformerClassifier(nn.Module):
         self.embedding_dropout = nn.Dropout(config.dropout)
         self.encoder = Encoder(config)
         self.head_dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.d_model, config.num_classes)
+        self.head = None if config.num_classes is None else nn.Linear(config.d_model, config.num_classes)
         self.apply(self._init_weights)
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -319,18 +322,40 @@ class TransformerClassifier(nn.Module):
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
         """input_ids (B, T) long, attention_mask (B, T) bool (default: ids != pad_token_id) -> logits (B, C)."""
+        return self.logits(self.pooled(input_ids, attention_mask))
+
+    def logits(self, pooled: Tensor) -> Tensor:
+        """The head on pooled vectors (N, D) (from :meth:`pooled`, or made from them) -> logits (N, C)."""
+        if self.head is None:
+            raise RuntimeError("This TransformerClassifier has no classification head (num_classes=None): use "
+                               "hidden_states() or pooled().")
+        return self.head(self.head_dropout(pooled))
+
+    def pooled(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
+        """input_ids (B, T) long, attention_mask (B, T) bool (default: ids != pad_token_id) -> the pooled encoder
+        output (B, D), what the head classifies (before its dropout)."""
+        attention_mask = self._attention_mask(input_ids, attention_mask)
+        # [CLS] pooling reads position 0 only, so the encoder computes no other last-layer output.
+        n_outputs = 1 if self.config.pooling == "cls" else None
+        hidden = self.hidden_states(input_ids, attention_mask, n_outputs)  # (B, T, D), or (B, 1, D) for [CLS]
+        return pool(hidden, attention_mask, self.config.pooling)  # (B, D)
+
+    def hidden_states(
+        self, input_ids: Tensor, attention_mask: Tensor | None = None, n_outputs: int | None = None
+    ) -> Tensor:
+        """input_ids (B, T) long, attention_mask (B, T) bool (default: ids != pad_token_id) -> the last layer's
+        outputs (B, To, D), float, of the first To = n_outputs positions (None: all, To = T; see :class:`Encoder`)."""
         T = input_ids.size(1)
         if T > self.config.max_length:
             raise ValueError(
                 f"Sequence length {T} exceeds max_length={self.config.max_length}; truncate the inputs "
                 "or build the model with a larger max_length."
             )
-        if attention_mask is None:
-            attention_mask = input_ids != self.config.pad_token_id
+        attention_mask = self._attention_mask(input_ids, attention_mask)
         x = self.token_embedding(input_ids) * math.sqrt(self.config.d_model)  # (B, T, D)
         x = self.embedding_dropout(self.position(x))
-        # [CLS] pooling reads position 0 only, so the encoder computes no other last-layer output.
-        n_outputs = 1 if self.config.pooling == "cls" else None
-        hidden = self.encoder(x, attention_mask, n_outputs)  # (B, T, D), or (B, 1, D) for [CLS] pooling
-        pooled = pool(hidden, attention_mask, self.config.pooling)  # (B, D)
-        return self.head(self.head_dropout(pooled))  # (B, C)
+        return self.encoder(x, attention_mask, n_outputs)
+
+    def _attention_mask(self, input_ids: Tensor, attention_mask: Tensor | None) -> Tensor:
+        """``attention_mask``, or (B, T) bool True at the ids that are not ``pad_token_id``."""
+        return input_ids != self.config.pad_token_id if attention_mask is None else attention_mask

@@ -44,6 +44,7 @@ positions, so every rank's local batch holds texts of similar length.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,8 +103,10 @@ class ResamplingSampler(DistributedSampler):
     ----------
     labels : array-like or Tensor of shape (n_samples,)
         Class label of every dataset row (any sortable dtype). A missing label (None or NaN) is a ValueError.
-    sampling_strategy : float, str, dict or callable, default='auto'
-        imbalanced-learn's meaning for ``kind``: rows to keep per class (under) or to add (over).
+    sampling_strategy : float, str, dict, callable or None, default='auto'
+        imbalanced-learn's meaning for ``kind``: rows to keep per class (under) or to add (over). None: no
+        resampling, every row once an epoch, shuffled (and bucketed); ``labels`` may then hold a single class, e.g.
+        all zeros for unlabelled rows.
     kind : {'under', 'over'}, default='under'
         'under': keep ``sampling_strategy_[c]`` random rows of each targeted class, every row of the others.
         'over': keep every row and add ``sampling_strategy_[c]`` random duplicates of each targeted class.
@@ -152,7 +155,7 @@ class ResamplingSampler(DistributedSampler):
             raise ValueError(f"kind must be 'under' or 'over'; got {kind!r}.")
         label_array = _as_label_array(labels)
         summary = summarize_target(label_array)
-        self.sampling_strategy_ = resolve_sampling_strategy(
+        self.sampling_strategy_ = OrderedDict() if sampling_strategy is None else resolve_sampling_strategy(
             sampling_strategy, label_array, summary, _SAMPLING_TYPES[kind]
         )
         self.kind, self.replacement, self.seed, self.drop_last = kind, replacement, int(seed), drop_last

@@ -1,0 +1,153 @@
+"""What a run gets without a fold-model YAML: the preset's budgets, and fold-model settings derived from the data.
+
+``python -m competition run --data.dir DIR`` needs no config. With ``transformer.lightning_config`` null (the
+default) the fold models' ``imbalance-xfmr`` config is built here from the competition's texts and labels, every
+derived value with the reason it was chosen (written to the manifest and the report):
+
+- the subword vocabulary from the number of distinct words that occur at least twice;
+- ``max_length`` from the training texts' token lengths (the 95th percentile; longer texts keep their head and
+  tail, Sun et al. 2019), capped so that a batch stays affordable on a CPU;
+- the width and the batch size from the row count, and the epochs from the preset's budget of optimizer steps;
+- self-pretraining (masked-language-model pretraining of the encoder on every train and test text, without labels;
+  see :mod:`competition.pretrain`) with the preset's budget of steps, the fold models starting from its weights.
+
+Any derived value is overridden by its key (``--transformer.data '{max_length: 128}'``, ``--transformer.model
+'{d_model: 64}'``, ``--transformer.trainer '{max_epochs: 5}'``, ``--pretrain.max_steps 500``). A YAML in
+``transformer.lightning_config`` is a complete recipe: then nothing is derived, pretraining is off unless
+``pretrain.enabled`` is true, and ``transformer.n_seeds`` is 1 unless set.
+
+The rules are fixed formulas of the data's size and lengths, not values fitted to particular competitions; the
+presets (``--preset fast|default|best``) only scale the budgets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from competition.config import PipelineConfig
+from imbalance_xfmr.data.tokenizer import SubwordTokenizer
+
+
+@dataclass(frozen=True)
+class Preset:
+    """The budgets of a preset: what ``--preset`` scales."""
+
+    fold_steps: int  # optimizer steps each fold model aims at (epochs = this / steps per epoch, within bounds)
+    pretrain_steps: int  # optimizer steps of the self-pretraining
+    n_seeds: int  # fold models per fold (seed averaging)
+    max_width: int  # the widest d_model the row count may earn
+    max_length: int  # the longest sequence a fold model reads
+
+
+PRESETS: dict[str, Preset] = {
+    # fast: the demo end to end in about a minute on 2 cores; a first look at a new competition.
+    "fast": Preset(fold_steps=400, pretrain_steps=300, n_seeds=1, max_width=64, max_length=128),
+    # default: about 10 minutes for 20,000 short texts on 2 cores.
+    "default": Preset(fold_steps=2000, pretrain_steps=3000, n_seeds=2, max_width=128, max_length=256),
+    # best: longer pretraining and five seeds per fold, about 3 times the default's time.
+    "best": Preset(fold_steps=3000, pretrain_steps=10000, n_seeds=5, max_width=128, max_length=256),
+}
+
+WIDE_ROWS = 2500  # from this many training rows on, fold models are max_width wide (below, 64)
+TOKENS_PER_BATCH = 4096  # a batch of long texts is cut to this many tokens (batch_size * max_length)
+COVERED_SHARE = 95  # max_length covers this percentile of the training texts' token lengths
+
+
+def resolve(config: PipelineConfig) -> PipelineConfig:
+    """``config`` with the preset's choices filled in where the user left them null: ``transformer.n_seeds`` and
+    ``pretrain.enabled`` (with a ``transformer.lightning_config`` YAML: 1 and false)."""
+    preset = PRESETS[config.preset]
+    derived = config.transformer.lightning_config is None
+    transformer = dataclasses.replace(
+        config.transformer, n_seeds=config.transformer.n_seeds or (preset.n_seeds if derived else 1))
+    enabled = config.pretrain.enabled
+    pretrain = dataclasses.replace(config.pretrain, enabled=derived if enabled is None else enabled,
+                                   max_steps=config.pretrain.max_steps or preset.pretrain_steps)
+    return dataclasses.replace(config, transformer=transformer, pretrain=pretrain)
+
+
+@dataclass(frozen=True)
+class DerivedSettings:
+    """The fold models' derived ``imbalance-xfmr`` config and why each value was chosen."""
+
+    lightning: dict[str, Any]
+    notes: list[str]
+
+
+def vocabulary_size(texts: Sequence[str]) -> tuple[int, str]:
+    """Subword vocabulary from the corpus: the distinct lowercased words (BERT-style split on spaces and
+    punctuation) seen at least twice, rounded up to a thousand, within [2000, 16000]. Rarer words are split into
+    subwords; a larger table than the corpus can train only adds untrained rows."""
+    counts = Counter(word for text in texts for word in re.findall(r"\w+|[^\w\s]", text.lower()))
+    repeated = sum(1 for count in counts.values() if count >= 2)
+    size = int(min(16000, max(2000, math.ceil(repeated / 1000) * 1000)))
+    return size, f"max_vocab_size {size}: {repeated} distinct words occur at least twice in the texts"
+
+
+def sequence_length(lengths: np.ndarray, cap: int) -> tuple[int, str, str]:
+    """``max_length`` (tokens, [CLS] included) from the training texts' token lengths: their 95th percentile, up
+    to a multiple of 8, within [16, cap]; ``head_tail`` truncation when some text is longer."""
+    wanted = int(np.percentile(lengths, COVERED_SHARE))
+    length = int(min(cap, max(16, math.ceil(wanted / 8) * 8)))
+    covered = float(np.mean(lengths <= length))
+    truncation = "head_tail" if covered < 1 else "head"
+    note = f"max_length {length}: covers {covered:.0%} of train texts whole (95th percentile {wanted} tokens"
+    note += f", capped at {cap})" if wanted > cap else ")"
+    if truncation == "head_tail":
+        note += "; longer ones keep head and tail"
+    return length, truncation, note
+
+
+def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Sequence[str],
+           class_counts: Sequence[int]) -> DerivedSettings:
+    """The fold models' config for this competition under ``config.preset`` (see the module docstring)."""
+    preset = PRESETS[config.preset]
+    pretrain = bool(config.pretrain.enabled)
+    # The tokenizer the lengths are measured with is the one the fold models will use: the run's, fitted on every
+    # text when pretraining (it needs the test texts' words too), else a fold's, fitted on training texts.
+    corpus = [*train_texts, *test_texts] if pretrain else list(train_texts)
+    vocab, vocab_note = vocabulary_size(corpus)
+    tokenizer = SubwordTokenizer("bpe", vocab, 2, mask_token=pretrain).fit(corpus)
+    lengths = tokenizer.encode(list(train_texts), max_length=10**9).lengths
+    max_length, truncation, length_note = sequence_length(lengths, preset.max_length)
+
+    n_rows = int(sum(class_counts))
+    fit_rows = n_rows * (config.folds.n_splits - 1) // config.folds.n_splits
+    width = preset.max_width if n_rows >= WIDE_ROWS else min(64, preset.max_width)
+    batch = int(min(64, max(16, 2 ** round(math.log2(max(1, fit_rows / 250))))))
+    batch = int(min(batch, max(8, TOKENS_PER_BATCH // max_length)))
+    steps_per_epoch = math.ceil(fit_rows / batch)
+    epochs = int(min(30, max(2, round(preset.fold_steps / steps_per_epoch))))
+    notes = [
+        vocab_note,
+        length_note,
+        f"d_model {width}, 2 layers: {n_rows} training rows ({'>=' if n_rows >= WIDE_ROWS else '<'} {WIDE_ROWS}; "
+        f"preset {config.preset} allows up to {preset.max_width})",
+        f"batch_size {batch}: about {fit_rows // batch} steps an epoch over a fold's {fit_rows} rows"
+        + (f" (at most {TOKENS_PER_BATCH} tokens a batch)" if batch * max_length > TOKENS_PER_BATCH - batch else ""),
+        f"max_epochs {epochs}: the preset's {preset.fold_steps} optimizer steps at {steps_per_epoch} steps an epoch "
+        "(within 2-30)",
+    ]
+    lightning: dict[str, Any] = {
+        "data": {"tokenizer": "bpe", "max_vocab_size": vocab, "min_frequency": 2, "max_length": max_length,
+                 "truncation": truncation, "empty_texts": "keep", "resampling": "none", "batch_size": batch,
+                 "length_bucketing": True},
+        "model": {"d_model": width, "n_heads": 4, "n_layers": 2, "d_ff": 2 * width, "dropout": 0.1,
+                  "norm_first": True, "positional": "sinusoidal", "pooling": "mean", "loss": "ce",
+                  "lr": 5e-4 if pretrain else 1e-3, "weight_decay": 0.01, "warmup_fraction": 0.1,
+                  "decay": "cosine"},
+        "checkpoints": {"monitor": "val/f1_macro"},
+        "trainer": {"max_epochs": epochs, "gradient_clip_val": 1.0, "log_every_n_steps": 50},
+    }
+    if pretrain:
+        notes.append(f"self-pretraining: {config.pretrain.max_steps} masked-LM steps on all {len(corpus)} train "
+                     "and test texts; the fold models start from its weights (fine-tuning lr 5e-4)")
+    return DerivedSettings(lightning, notes)

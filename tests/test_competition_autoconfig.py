@@ -1,0 +1,84 @@
+"""The settings a run gets without a fold-model YAML (competition/autoconfig.py): the preset's choices and the
+fold-model settings derived from the data."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from competition.autoconfig import PRESETS, derive, resolve, sequence_length, vocabulary_size
+from competition.config import DataConfig, PipelineConfig, PretrainConfig, TransformerConfig
+
+
+def config(**changes) -> PipelineConfig:
+    return dataclasses.replace(PipelineConfig(data=DataConfig(dir="."), output="run"), **changes)
+
+
+def test_the_vocabulary_grows_with_the_repeated_words_within_bounds():
+    few = ["a b c"] * 3
+    assert vocabulary_size(few)[0] == 2000
+    many = [" ".join(f"w{i}" for i in range(5500))] * 2  # 5,500 words, each twice
+    size, note = vocabulary_size(many)
+    assert size == 6000 and "5500 distinct words" in note
+    assert vocabulary_size([" ".join(f"w{i}" for i in range(40000))] * 2)[0] == 16000
+    assert vocabulary_size([" ".join(f"w{i}" for i in range(5500))])[0] == 2000  # seen once: not counted
+
+
+def test_max_length_covers_the_95th_percentile_and_long_texts_keep_head_and_tail():
+    lengths = np.arange(1, 101)  # 95th percentile 95.05 -> 95 -> 96
+    length, truncation, note = sequence_length(lengths, cap=256)
+    assert length == 96 and truncation == "head_tail"
+    assert note.startswith("max_length 96: covers 96% of train texts whole") and "head and tail" in note
+    assert sequence_length(np.full(50, 10), cap=256)[:2] == (16, "head")  # short texts: at least 16, nothing cut
+    length, _, note = sequence_length(np.arange(1, 1001), cap=256)
+    assert length == 256 and "capped at 256" in note
+
+
+def _texts(n: int, words: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    vocabulary = np.array([f"word{i}" for i in range(300)])
+    return [" ".join(rng.choice(vocabulary, words)) for _ in range(n)]
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_derived_settings_follow_the_row_count_and_the_preset(preset):
+    budget = PRESETS[preset]
+    small = derive(config(preset=preset), _texts(1000, 10), _texts(200, 10), [900, 100])
+    large = derive(config(preset=preset), _texts(12000, 10), _texts(200, 10), [11000, 1000])
+    assert small.lightning["model"]["d_model"] == 64
+    assert large.lightning["model"]["d_model"] == budget.max_width
+    # batches of 16 to 64 rows, about 250 a fold; epochs from the preset's step budget
+    assert small.lightning["data"]["batch_size"] == 16 and large.lightning["data"]["batch_size"] == 32
+    steps = 12000 * 4 // 5 // 32 + 1
+    assert large.lightning["trainer"]["max_epochs"] == min(30, max(2, round(budget.fold_steps / steps)))
+    assert len(small.notes) == 5 and all(isinstance(note, str) for note in small.notes)
+
+
+def test_long_texts_get_smaller_batches_and_head_tail_truncation():
+    derived = derive(config(), _texts(3000, 400), _texts(10, 400), [2000, 1000])
+    data = derived.lightning["data"]
+    assert data["max_length"] == 256 and data["truncation"] == "head_tail"
+    assert data["batch_size"] * data["max_length"] <= 4096
+
+
+def test_pretraining_fits_the_lengths_with_the_run_tokenizer_and_lowers_the_fine_tuning_rate():
+    texts, test = _texts(500, 10), _texts(50, 10)
+    on = derive(config(pretrain=PretrainConfig(enabled=True, max_steps=100)), texts, test, [400, 100])
+    off = derive(config(pretrain=PretrainConfig(enabled=False)), texts, test, [400, 100])
+    assert on.lightning["model"]["lr"] < off.lightning["model"]["lr"]
+    assert any("self-pretraining: 100 masked-LM steps on all 550" in note for note in on.notes)
+    assert not any("pretraining" in note for note in off.notes)
+
+
+def test_resolve_fills_what_the_preset_decides_and_keeps_what_the_user_set():
+    derived = resolve(config(preset="best"))
+    assert derived.transformer.n_seeds == PRESETS["best"].n_seeds
+    assert derived.pretrain.enabled is True and derived.pretrain.max_steps == PRESETS["best"].pretrain_steps
+    yaml_run = resolve(config(transformer=TransformerConfig(lightning_config="x.yaml")))
+    assert yaml_run.transformer.n_seeds == 1 and yaml_run.pretrain.enabled is False
+    explicit = resolve(config(transformer=TransformerConfig(n_seeds=3), pretrain=PretrainConfig(enabled=False,
+                                                                                                 max_steps=7)))
+    assert explicit.transformer.n_seeds == 3 and explicit.pretrain.enabled is False
+    assert explicit.pretrain.max_steps == 7

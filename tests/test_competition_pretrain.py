@@ -1,0 +1,125 @@
+"""A run without a config: fold-model settings derived from the data, the self-pretraining step, fold models that
+start from its weights and tokenizer, its resume after a kill and its place in the manifest and the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from tiny_competition import write_tiny_competition
+
+import competition.pretrain
+from competition.cli import main
+
+# The fast preset, cut down to seconds: two folds, a few pretraining steps over 3-batch epochs, one epoch a fold.
+TINY = ["--preset", "fast", "--folds.n_splits", "2", "--transformer.parallel", "1", "--pretrain.max_steps", "9",
+        "--pretrain.trainer", "{limit_train_batches: 3, enable_progress_bar: false, enable_model_summary: false}",
+        "--transformer.trainer",
+        "{max_epochs: 1, limit_train_batches: 3, enable_progress_bar: false, enable_model_summary: false}",
+        "--baseline.char_ngram_range", "[2, 3]"]
+REPRODUCIBLE = ("folds.csv", "oof.csv", "test.csv", "decision.json", "submission.csv")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return write_tiny_competition(tmp_path_factory.mktemp("tiny_competition"), 20, 100, 40)
+
+
+def run(data_dir: Path, output: Path, *extra: str) -> None:
+    main(["run", "--data.dir", str(data_dir), "--output", str(output), *TINY, *extra])
+
+
+@pytest.fixture(scope="module")
+def first_run(data_dir, tmp_path_factory) -> Path:
+    output = tmp_path_factory.mktemp("runs") / "first"
+    run(data_dir, output)
+    return output
+
+
+def _weights(checkpoint: Path) -> dict[str, torch.Tensor]:
+    return torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+
+
+def test_a_run_without_config_derives_its_settings_and_records_why(first_run):
+    manifest = json.loads((first_run / "manifest.json").read_text())
+    notes = manifest["derived"]["notes"]
+    assert manifest["derived"]["preset"] == "fast"
+    assert any(note.startswith("max_length ") and "of train texts whole" in note for note in notes)
+    assert any(note.startswith("max_vocab_size ") for note in notes)
+    pins = manifest["pins"]
+    assert "pretrain" in pins and pins["transformer"]["pretrain"] == pins["pretrain"]
+    report = (first_run / "report" / "report.md").read_text()
+    assert "Derived settings" in report and notes[0].split(":")[0] in report
+    assert "Self-pretraining" in report and (first_run / "report" / "pretraining_loss.png").is_file()
+    assert (first_run / "submission.csv").is_file()
+
+
+def test_fold_models_start_from_the_pretrained_encoder_and_its_tokenizer(first_run):
+    pretrained = first_run / "pretrain" / "checkpoints" / "last.ckpt"
+    assert json.loads((first_run / "pretrain" / "done.json").read_text())["steps"] == 9
+    fold = torch.load(first_run / "folds" / "fold_0" / "checkpoints" / "last.ckpt", map_location="cpu",
+                      weights_only=True)
+    assert fold["hyper_parameters"]["init_from"] == str(pretrained)
+    pretraining = torch.load(pretrained, map_location="cpu", weights_only=True)
+    assert fold["TextDataModule"]["tokenizer"] == pretraining["PretrainDataModule"]["tokenizer"]
+    # One epoch of fine-tuning moved the weights, but the vocabulary is the pretraining's.
+    encoder = {key for key in _weights(pretrained) if key.startswith("model.")}
+    assert encoder and encoder <= set(fold["state_dict"])
+    assert fold["state_dict"]["model.token_embedding.weight"].shape == \
+        _weights(pretrained)["model.token_embedding.weight"].shape
+
+
+class SimulatedKill(RuntimeError):
+    pass
+
+
+class KillAtSecondEpoch(pl.Callback):
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == 1:
+            raise SimulatedKill
+
+
+def test_a_killed_pretraining_resumes_and_the_run_ends_with_the_same_bytes(first_run, data_dir, tmp_path,
+                                                                            monkeypatch):
+    output = tmp_path / "killed"
+    build = competition.pretrain.build_pretraining
+
+    def killing(args):
+        cli = build(args)
+        cli.trainer.callbacks.append(KillAtSecondEpoch())
+        return cli
+
+    with monkeypatch.context() as patch:
+        patch.setattr(competition.pretrain, "build_pretraining", killing)
+        with pytest.raises(SimulatedKill):
+            run(data_dir, output)
+    assert (output / "pretrain" / "checkpoints" / "last.ckpt").is_file()
+    assert not (output / "pretrain" / "done.json").exists()
+    run(data_dir, output)
+    assert json.loads((output / "pretrain" / "done.json").read_text())["status"] == "resumed"
+    final, uninterrupted = (_weights(run / "pretrain" / "checkpoints" / "last.ckpt") for run in (output, first_run))
+    assert final.keys() == uninterrupted.keys()
+    assert all(torch.equal(final[key], uninterrupted[key]) for key in final)
+    for name in REPRODUCIBLE:
+        assert (output / name).read_bytes() == (first_run / name).read_bytes(), name
+
+
+def test_a_bad_pretraining_key_is_one_error_before_any_work(data_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run(data_dir, tmp_path / "bad", "--pretrain.mask_probability", "1.5")
+    assert "pretrain.mask_probability must be in (0, 1)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run(data_dir, tmp_path / "bad2", "--pretrain.model", "{lr: -1}")
+    assert "pretrain" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "bad2").exists()
+
+
+def test_a_lightning_config_run_does_not_pretrain_unless_asked(data_dir, tmp_path):
+    output = tmp_path / "yaml"
+    main(["run", "--config", "competition/configs/tiny_test_pipeline.yaml", "--data.dir", str(data_dir),
+          "--output", str(output)])
+    assert not (output / "pretrain").exists()
+    assert "derived" not in json.loads((output / "manifest.json").read_text())
