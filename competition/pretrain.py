@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextlib import nullcontext
+from typing import Any
 
 from competition.context import Context
 from competition.fold_models import build_pretraining, torch_threads
@@ -34,12 +36,27 @@ def step_pretrain(ctx: Context) -> None:
         return
     run.pin("pretrain")
     run.write_fold_tables(ctx.competition, run_folds(ctx))  # the texts it reads
-    paths = run.pretrain_paths()
     start = time.perf_counter()
+    # A `train --only-fold` job lets the other jobs into the folder meanwhile: they wait on the pretraining's own
+    # lock, then find it done.
+    with run.shared() if ctx.only_fold is not None else nullcontext():
+        result = _pretrain_locked(ctx, args, start)
+    if result is None:
+        run.log("pretrain: done by another job meanwhile, skipped")
+        return
+    curve = run.read_pretrain_curve()
+    validation = curve["val/loss"].dropna() if curve is not None and "val/loss" in curve else []
+    losses = f", validation loss {validation.iloc[0]:.3f} -> {validation.iloc[-1]:.3f}" if len(validation) else ""
+    run.log(f"pretrain: {result.status} in {result.seconds:.1f} s, {result.steps} steps{losses}")
+
+
+def _pretrain_locked(ctx: Context, args: dict[str, Any], start: float) -> PretrainResult | None:
+    """Fit the pretraining under its lock, resuming from its newest readable checkpoint; None when another job
+    finished it meanwhile."""
+    run, paths = ctx.run, ctx.run.pretrain_paths()
     with model_lock(paths["folder"]):
-        if run.read_pretrain_done() is not None:  # a `train --only-fold` job finished it meanwhile
-            run.log("pretrain: done by another job meanwhile, skipped")
-            return
+        if run.read_pretrain_done() is not None:
+            return None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             resume = readable_checkpoint(paths["checkpoints"])
@@ -51,11 +68,7 @@ def step_pretrain(ctx: Context) -> None:
         with torch_threads(ctx.config.transformer.num_threads):
             cli = build_pretraining(args)
             cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume, weights_only=True)
-        trainer = cli.trainer
-        result = PretrainResult(status="resumed" if resume else "trained", steps=int(trainer.global_step),
-                                epochs=int(trainer.current_epoch), seconds=round(time.perf_counter() - start, 1))
+        result = PretrainResult(status="resumed" if resume else "trained", steps=int(cli.trainer.global_step),
+                                epochs=int(cli.trainer.current_epoch), seconds=round(time.perf_counter() - start, 1))
         run.write_pretrain_done(result)
-    curve = run.read_pretrain_curve()
-    validation = curve["val/loss"].dropna() if curve is not None and "val/loss" in curve else []
-    losses = f", validation loss {validation.iloc[0]:.3f} -> {validation.iloc[-1]:.3f}" if len(validation) else ""
-    run.log(f"pretrain: {result.status} in {result.seconds:.1f} s, {result.steps} steps{losses}")
+    return result

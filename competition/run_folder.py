@@ -262,6 +262,20 @@ class RunFolder:
             lock.release()
             raise
 
+    @classmethod
+    def for_reading(cls, path: str | Path) -> "RunFolder":
+        """A read-only view of the finished run folder ``path``, without its lock: for scripts that only read
+        (scoring runs against a solution); nothing may be written through it."""
+        path = Path(path)
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise RunFolderError(f"{path / MANIFEST} is missing or unreadable ({err}); is {path} a run "
+                                 "folder?") from err
+        if not _is_ours(manifest):
+            raise RunFolderError(f"{path / MANIFEST} is not the manifest of an imbalance-xfmr run")
+        return cls(path, manifest, manifest.get("pins") or {}, lock=None)
+
     @staticmethod
     def _holder(manifest_path: Path) -> str:
         try:
