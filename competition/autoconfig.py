@@ -66,11 +66,12 @@ def resolve(config: PipelineConfig) -> PipelineConfig:
     ``pretrain.enabled`` (with a ``transformer.lightning_config`` YAML: 1 and false)."""
     preset = PRESETS[config.preset]
     derived = config.transformer.lightning_config is None
+    # `is None`, not `or`: an explicit 0 must reach the validation and its error, not become the preset's value.
+    n_seeds, max_steps, enabled = config.transformer.n_seeds, config.pretrain.max_steps, config.pretrain.enabled
     transformer = dataclasses.replace(
-        config.transformer, n_seeds=config.transformer.n_seeds or (preset.n_seeds if derived else 1))
-    enabled = config.pretrain.enabled
+        config.transformer, n_seeds=(preset.n_seeds if derived else 1) if n_seeds is None else n_seeds)
     pretrain = dataclasses.replace(config.pretrain, enabled=derived if enabled is None else enabled,
-                                   max_steps=config.pretrain.max_steps or preset.pretrain_steps)
+                                   max_steps=preset.pretrain_steps if max_steps is None else max_steps)
     return dataclasses.replace(config, transformer=transformer, pretrain=pretrain)
 
 

@@ -82,3 +82,5 @@ def test_resolve_fills_what_the_preset_decides_and_keeps_what_the_user_set():
                                                                                                  max_steps=7)))
     assert explicit.transformer.n_seeds == 3 and explicit.pretrain.enabled is False
     assert explicit.pretrain.max_steps == 7
+    zero = resolve(config(transformer=TransformerConfig(n_seeds=0), pretrain=PretrainConfig(max_steps=0)))
+    assert zero.transformer.n_seeds == 0 and zero.pretrain.max_steps == 0  # left for the validation to refuse
