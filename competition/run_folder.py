@@ -447,13 +447,7 @@ class RunFolder:
 
     def read_pretrain_done(self) -> PretrainResult | None:
         """The pretraining's ``done.json`` (None while it is not finished)."""
-        path = self.pretrain_paths()["folder"] / DONE
-        if not path.is_file():
-            return None
-        try:
-            return PretrainResult(**json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, TypeError) as err:
-            raise RunFolderError(f"{path} is unreadable ({err}); delete it and re-run the pretrain step") from err
+        return _read_record(self.pretrain_paths()["folder"] / DONE, PretrainResult, "pretrain")
 
     def write_pretrain_done(self, result: PretrainResult) -> None:
         write_json(self.pretrain_paths()["folder"] / DONE, asdict(result))
@@ -654,13 +648,17 @@ class RunFolder:
 def read_done(folder: str | Path) -> FoldResult | None:
     """The ``done.json`` of the fold model in ``folder`` (None while it is not trained). Module-level, like
     :func:`write_done` and :func:`model_lock`, for the worker processes that train fold models in parallel."""
-    path = Path(folder) / DONE
+    return _read_record(Path(folder) / DONE, FoldResult, "train")
+
+
+def _read_record(path: Path, record: type, step: str) -> Any:
+    """The ``done.json`` at ``path`` as a ``record`` (FoldResult, PretrainResult); None when there is none."""
     if not path.is_file():
         return None
     try:
-        return FoldResult(**json.loads(path.read_text(encoding="utf-8")))
+        return record(**json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError) as err:
-        raise RunFolderError(f"{path} is unreadable ({err}); delete it and re-run the train step") from err
+        raise RunFolderError(f"{path} is unreadable ({err}); delete it and re-run the {step} step") from err
 
 
 def write_done(folder: str | Path, result: FoldResult) -> None:

@@ -8,6 +8,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 import yaml
+from kills import KillAtSecondEpoch, SimulatedKill
 
 from imbalance_xfmr.cli import DEFAULT_SEED, PARSER_KWARGS, ConfigError, ImbalanceXfmrCLI, check_config, main, make_cli
 from imbalance_xfmr.data import TextDataModule
@@ -229,17 +230,6 @@ def test_make_cli_from_a_dict_builds_the_trainer_fit_would_use(data):
     assert not any(isinstance(callback, BatchSeed) for callback in unseeded.callbacks)
 
 
-class SimulatedKill(Exception):
-    pass
-
-
-class KillAtEpochStart(pl.Callback):
-    """Stands for a kill early in the second epoch, after the first epoch's last.ckpt was written."""
-
-    def on_train_epoch_start(self, trainer, pl_module):
-        if trainer.current_epoch == 1:
-            raise SimulatedKill
-
 
 @pytest.mark.parametrize("batching", [(), ("--data.length_bucketing=false",)], ids=["bucketed", "plain shuffle"])
 def test_a_killed_fit_resumed_with_ckpt_path_last_trains_exactly_like_an_uninterrupted_one(data, monkeypatch,
@@ -250,7 +240,7 @@ def test_a_killed_fit_resumed_with_ckpt_path_last_trains_exactly_like_an_uninter
 
     def trainer_that_gets_killed(self, **kwargs):
         trainer = build_trainer(self, **kwargs)
-        trainer.callbacks.append(KillAtEpochStart())
+        trainer.callbacks.append(KillAtSecondEpoch())
         return trainer
 
     with monkeypatch.context() as patch:

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import pytorch_lightning as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kills import KillAtSecondEpoch, SimulatedKill
 from scipy.special import expit, logit, softmax
 from scipy.stats import rankdata
 from sklearn.metrics import balanced_accuracy_score, matthews_corrcoef
@@ -109,17 +109,6 @@ def test_rerun_into_another_folder_is_byte_identical(first_run, data_dir, tmp_pa
     for name in REPRODUCIBLE:
         assert (tmp_path / "second" / name).read_bytes() == (first_run / name).read_bytes(), name
 
-
-class SimulatedKill(Exception):
-    pass
-
-
-class KillAtSecondEpoch(pl.Callback):
-    """Stands for a kill during fold 1's second epoch, after the first epoch's last.ckpt was written."""
-
-    def on_train_epoch_start(self, trainer, pl_module):
-        if trainer.current_epoch == 1:
-            raise SimulatedKill
 
 
 def _kill_fold_1(data_dir, output, monkeypatch):

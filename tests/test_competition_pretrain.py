@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-import pytorch_lightning as pl
 import torch
+from kills import KillAtSecondEpoch, SimulatedKill
 from tiny_competition import write_tiny_competition
 
 import competition.pretrain
@@ -71,15 +71,6 @@ def test_fold_models_start_from_the_pretrained_encoder_and_its_tokenizer(first_r
     assert fold["state_dict"]["model.token_embedding.weight"].shape == \
         _weights(pretrained)["model.token_embedding.weight"].shape
 
-
-class SimulatedKill(RuntimeError):
-    pass
-
-
-class KillAtSecondEpoch(pl.Callback):
-    def on_train_epoch_start(self, trainer, pl_module):
-        if trainer.current_epoch == 1:
-            raise SimulatedKill
 
 
 def test_a_killed_pretraining_resumes_and_the_run_ends_with_the_same_bytes(first_run, data_dir, tmp_path,

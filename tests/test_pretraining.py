@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import pytorch_lightning as pl
 import torch
 import yaml
+from kills import KillAtSecondEpoch, SimulatedKill
 
 from imbalance_xfmr.cli import (
     ConfigError,
@@ -188,17 +188,6 @@ def test_pretraining_lowers_the_validation_loss_and_writes_its_tokenizer(pretrai
     assert sorted(path.name for path in pretrained.parent.iterdir()) == ["last.ckpt"]
 
 
-class SimulatedKill(Exception):
-    pass
-
-
-class KillAtEpochStart(pl.Callback):
-    """Stands for a kill early in the second epoch, after the first epoch's last.ckpt was written."""
-
-    def on_train_epoch_start(self, trainer, pl_module):
-        if trainer.current_epoch == 1:
-            raise SimulatedKill
-
 
 @pytest.mark.parametrize("length", [[], ["--trainer.max_epochs=-1", "--trainer.max_steps=9",
                                             "--trainer.limit_train_batches=3"]], ids=["epochs", "max_steps"])
@@ -211,7 +200,7 @@ def test_a_killed_pretraining_resumed_with_ckpt_path_last_ends_with_the_uninterr
 
     def trainer_that_gets_killed(self, **kwargs):
         trainer = build_trainer(self, **kwargs)
-        trainer.callbacks.append(KillAtEpochStart())
+        trainer.callbacks.append(KillAtSecondEpoch())
         return trainer
 
     killed = corpus / f"killed_{len(length)}"
