@@ -5,8 +5,10 @@ The fold loop: the embedded binary demo's fold model (``competition/configs/demo
 ``competition/demo/binary/train.csv``, folds made by the pipeline's ``make_folds``, fold 0 held out), built from
 :func:`competition.fold_models.fit_args` by ``imbalance_xfmr.cli.make_cli(args, run=False)`` and fitted with
 ``trainer.fit`` as :mod:`competition.train` does: the CLI's checkpoints (best by ``val/f1_macro`` and
-``last.ckpt``, written atomically every epoch), ``BatchSeed``, ``deterministic=True``, the CSV logger, validation
-every epoch (and the sanity check). The whole ``fit`` is timed: that is what the pipeline pays per fold model.
+``last.ckpt``, written atomically every epoch), ``BatchSeed``, ``deterministic=True``, the CSV logger, the sanity
+check and validation after the last epoch (``transformer.checkpoint: last``, the default, needs no best epoch;
+``--validate-every-epoch``: after every epoch, as with ``transformer.checkpoint: best``). The whole ``fit`` is timed:
+that is what the pipeline pays per fold model.
 
 The bare loop: a model built by the same config (same class, same initial weights), the same DataModule's
 ``train_dataloader`` (its per-epoch sampler set to each epoch, as Lightning does), the model's own
@@ -23,14 +25,15 @@ medians. Timings are process CPU time by default (steadier on a shared machine; 
 with 1 torch thread. The progress bar (stdout) writes to ``/dev/null`` in place of the terminal (its redraws are
 still made and written). Run from the repository root:
 
-    PYTHONPATH=. python benchmarks/training.py [--repeats 5] [--epochs 8] [--clock cpu|wall] [--extras]
+    PYTHONPATH=. python benchmarks/training.py [--repeats 5] [--epochs 8] [--clock cpu|wall] [--extras] [--tiny]
+        [--validate-every-epoch]
 
 ``--tiny`` swaps the demo's model for a 1-layer, 8-wide one over a 200-subword vocabulary (same data, same loop):
 its arithmetic is then small and the gap between the loops is mostly their fixed cost per step.
 
 ``--extras`` also times the bare loop plus, by hand, the work the fold loop must do besides training (a sanity
-pass, a validation pass with the streaming metrics after each epoch, last.ckpt written atomically after each epoch):
-its ratio to the fold loop is what Lightning's own machinery costs. The last line is
+pass, a validation pass with the streaming metrics where the fold loop validates, last.ckpt written atomically after
+each epoch): its ratio to the fold loop is what Lightning's own machinery costs. The last line is
 ``fold loop vs bare loop: X.XXx``: bare time / fold-loop time with the progress bar on (1.00x: parity).
 """
 
@@ -81,8 +84,10 @@ def fold_tables(folder: Path) -> tuple[Path, Path]:
 
 
 class Bench:
-    def __init__(self, folder: Path, epochs: int | None, seed: int, tiny: bool = False) -> None:
+    def __init__(self, folder: Path, epochs: int | None, seed: int, tiny: bool = False,
+                 validate_every_epoch: bool = False) -> None:
         self.folder = folder
+        self.validate_every_epoch = validate_every_epoch
         self.tables = fold_tables(folder)
         self.user = user_config(TransformerConfig(lightning_config=str(CONFIG)))
         if epochs is not None:
@@ -97,7 +102,8 @@ class Bench:
         self.attempt += 1
         folder = self.folder / f"model_{self.attempt}"
         args = fit_args(self.user, tables=self.tables, k=FOLD_K, seed=self.seed, folder=folder,
-                        checkpoints=folder / "checkpoints", logs="logs")
+                        checkpoints=folder / "checkpoints", logs="logs",
+                        validate_every_epoch=self.validate_every_epoch)
         return merge(args, {"trainer": {"enable_progress_bar": progress_bar}})
 
     def fold_loop(self, progress_bar: bool) -> tuple[float, int, dict]:
@@ -114,8 +120,8 @@ class Bench:
         """(seconds, optimizer steps, final state_dict) of the bare loop over the same model, batches, optimizer and
         schedule; ``reseed``: also reseed torch before every batch as ``BatchSeed`` does (for the equality check);
         ``extras``: also the work of the fold loop's that a bare loop skips, done by hand: the 2-batch sanity pass,
-        a validation pass after each epoch (forward, loss, the streaming metrics, computed), and last.ckpt (weights,
-        optimizer, schedule) written atomically after each epoch."""
+        a validation pass (forward, loss, the streaming metrics, computed) where the fold loop validates, and
+        last.ckpt (weights, optimizer, schedule) written atomically after each epoch."""
         args = self.args(progress_bar=False)
         with quiet():
             cli = build(args)  # seeds and builds the model exactly as for the fold loop
@@ -150,7 +156,8 @@ class Bench:
                 scheduler.step()
                 steps += 1
             if extras:
-                validate(model, data.val_dataloader())
+                if self.validate_every_epoch or epoch == max_epochs - 1:
+                    validate(model, data.val_dataloader())
                 AtomicCheckpointIO().save_checkpoint({"state_dict": model.state_dict(),
                                                       "optimizer_states": [optimizer.state_dict()],
                                                       "lr_schedulers": [scheduler.state_dict()]},
@@ -218,6 +225,9 @@ def main() -> None:
     parser.add_argument("--no-check", action="store_true", help="skip the check that both loops compute the same")
     parser.add_argument("--tiny", action="store_true",
                         help="a 1-layer, 8-wide model: the gap is then mostly the loops' fixed cost per step")
+    parser.add_argument("--validate-every-epoch", action="store_true",
+                        help="validate after every epoch, as the pipeline does with transformer.checkpoint: best "
+                             "(default: after the last, as with transformer.checkpoint: last)")
     parser.add_argument("--extras", action="store_true",
                         help="also time the bare loop plus a validation pass and a last.ckpt write each epoch")
     options = parser.parse_args()
@@ -225,10 +235,11 @@ def main() -> None:
     torch.set_num_threads(1)
 
     with tempfile.TemporaryDirectory(prefix="bench_training_") as tmp:
-        bench = Bench(Path(tmp), options.epochs, options.seed, options.tiny)
+        bench = Bench(Path(tmp), options.epochs, options.seed, options.tiny, options.validate_every_epoch)
         print(f"demo binary fold model, fold {FOLD_K} held out: {CONFIG.relative_to(ROOT)}"
               f"{'' if options.epochs is None else f', max_epochs={options.epochs}'}"
-              f"{f', with {TINY}' if options.tiny else ''}; torch {torch.__version__}, "
+              f"{f', with {TINY}' if options.tiny else ''}; validation after "
+              f"{'every epoch' if options.validate_every_epoch else 'the last epoch'}; torch {torch.__version__}, "
               f"{torch.get_num_threads()} thread, {options.clock} clock, load average "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if not options.no_check:

@@ -69,12 +69,23 @@ def model_seed(seed: int, k: int, j: int, n_folds: int) -> int:
 
 
 def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed: int,
-             folder: Path, checkpoints: Path, logs: str) -> dict[str, Any]:
+             folder: Path, checkpoints: Path, logs: str, validate_every_epoch: bool = True) -> dict[str, Any]:
     """The ``imbalance-xfmr fit`` config of fold ``k``'s model trained with ``seed`` in ``folder`` (the paths of
     :func:`competition.run_folder.fold_model_paths`): ``user`` and the keys the pipeline owns. ``checkpoints`` is a
     fixed folder, where a rerun after a kill finds them; the logs go to ``folder/<logs>/version_<attempt>``, so
-    each attempt keeps its own metrics.csv."""
+    each attempt keeps its own metrics.csv.
+
+    ``validate_every_epoch=False`` (``transformer.checkpoint: last``, which needs no best epoch): the held-out fold
+    is validated once, after the last epoch (``trainer.check_val_every_n_epoch`` = ``max_epochs``), unless ``user``
+    sets ``check_val_every_n_epoch`` or trains by ``max_steps``. Validation changes no weight (every batch is
+    reseeded), so the model and its predictions are the same, byte for byte; the fit saves 7 validation passes of 8.
+    """
     train_table, test_table = tables
+    trainer = user.get("trainer") or {}
+    epochs = trainer.get("max_epochs")
+    if (not validate_every_epoch and "check_val_every_n_epoch" not in trainer and trainer.get("max_steps", -1) == -1
+            and isinstance(epochs, int) and not isinstance(epochs, bool) and epochs > 1):
+        user = merge(user, {"trainer": {"check_val_every_n_epoch": epochs}})
     return merge(user, {
         "seed_everything": seed,
         "data": {"train_path": str(train_table), "test_path": str(test_table), "id_column": ID, "text_column": TEXT,

@@ -76,7 +76,9 @@ def checkpoint_callbacks(settings: CheckpointSettings) -> list[ModelCheckpoint]:
 
     ``last.ckpt`` is a ``ModelCheckpoint`` of its own (no monitor, one file, no version counter), not
     ``ModelCheckpoint(save_last=True)``: in Lightning 2.6 that rewrites ``last.ckpt`` only when a new best is saved,
-    so after the monitored metric got worse it would hold the best epoch, not the last.
+    so after the monitored metric got worse it would hold the best epoch, not the last. It is written at the end of
+    every training epoch, validated or not (``trainer.check_val_every_n_epoch`` > 1 validates less often; Lightning
+    would then write a checkpoint without a monitor only after validations), so a killed fit loses at most an epoch.
     """
     callbacks = []
     if settings.monitor is not None:
@@ -94,6 +96,7 @@ def checkpoint_callbacks(settings: CheckpointSettings) -> list[ModelCheckpoint]:
         monitor=None,
         save_top_k=1,
         enable_version_counter=False,  # overwrite last.ckpt instead of writing last-v1.ckpt beside it
+        save_on_train_epoch_end=True,  # what Lightning does anyway when every epoch is validated
     ))
     return callbacks
 

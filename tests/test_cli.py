@@ -231,7 +231,8 @@ def test_make_cli_from_a_dict_builds_the_trainer_fit_would_use(data):
 
 
 
-@pytest.mark.parametrize("batching", [(), ("--data.length_bucketing=false",)], ids=["bucketed", "plain shuffle"])
+@pytest.mark.parametrize("batching", [(), ("--data.length_bucketing=false",), ("--trainer.check_val_every_n_epoch=3",)],
+                         ids=["bucketed", "plain shuffle", "validated after the last epoch only"])
 def test_a_killed_fit_resumed_with_ckpt_path_last_trains_exactly_like_an_uninterrupted_one(data, monkeypatch,
                                                                                            batching):
     uninterrupted = make_cli(fit_args(data, data / "whole", 3, *batching)).model.state_dict()

@@ -111,8 +111,8 @@ def test_rerun_into_another_folder_is_byte_identical(first_run, data_dir, tmp_pa
 
 
 
-def _kill_fold_1(data_dir, output, monkeypatch):
-    """Run the pipeline into ``output`` until a kill in fold 1's second epoch."""
+def _kill_fold_1(data_dir, output, monkeypatch, *extra):
+    """Run the pipeline (``extra``: more arguments) into ``output`` until a kill in fold 1's second epoch."""
     build = competition.train.build
 
     def build_killing_fold_1(args):
@@ -124,7 +124,7 @@ def _kill_fold_1(data_dir, output, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(competition.train, "build", build_killing_fold_1)
         with pytest.raises(SimulatedKill):
-            run_pipeline(data_dir, output)
+            run_pipeline(data_dir, output, "run", *extra)
 
 
 def test_killed_run_skips_finished_folds_and_resumes_the_interrupted_one(first_run, data_dir, tmp_path,
@@ -151,7 +151,10 @@ def test_an_unreadable_last_checkpoint_is_named_and_passed_over(first_run, data_
     """A kill during the checkpoint write (or a full disk) leaves a broken last.ckpt: the rerun says which file,
     resumes from the best epoch's checkpoint, or from scratch, and still ends where an unbroken run ends."""
     output = tmp_path / "broken"
-    _kill_fold_1(data_dir, output, monkeypatch)
+    # Validated every epoch, a fold model has a best epoch's checkpoint to fall back to (with transformer.checkpoint
+    # last it validates after its last epoch only); validation changes no weight, so the outputs are first_run's.
+    every_epoch = ("--transformer.trainer", "{check_val_every_n_epoch: 1}")
+    _kill_fold_1(data_dir, output, monkeypatch, *every_epoch)
     checkpoints = output / "folds" / "fold_1" / "checkpoints"
     last = checkpoints / "last.ckpt"
     if damage == "truncated":
@@ -161,7 +164,7 @@ def test_an_unreadable_last_checkpoint_is_named_and_passed_over(first_run, data_
         for best in checkpoints.glob("best-*.ckpt"):
             best.unlink()
     capsys.readouterr()
-    run_pipeline(data_dir, output)
+    run_pipeline(data_dir, output, "run", *every_epoch)
     error = capsys.readouterr().err
     if damage == "truncated":
         assert re.search(rf"{re.escape(str(last))}: truncated.*not a readable checkpoint.*; resuming from best-", error)

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from tiny_competition import write_tiny_competition
 
 from competition.cli import main
+from competition.fold_models import fit_args
 
 CONFIG = "competition/configs/tiny_test_pipeline.yaml"
 FOLD_OOF_FILE, FOLD_TEST_FILE = "predictions_oof.csv", "predictions_test.csv"
@@ -87,3 +89,25 @@ def test_unknown_positive_class_is_rejected_before_training(data_dir, tmp_path, 
               "--threshold.positive_class", "spamm"])
     assert "threshold.positive_class 'spamm' is not a class" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_with_the_last_checkpoint_the_fold_models_validate_after_their_last_epoch_only(two_seed_run):
+    # transformer.checkpoint: last (the default) needs no best epoch; validation changes no weight.
+    config = yaml.safe_load((fold_dir(two_seed_run, 0, 0) / "logs" / "version_0" / "config.yaml").read_text())
+    epochs = config["trainer"]["max_epochs"]
+    assert epochs > 1 and config["trainer"]["check_val_every_n_epoch"] == epochs
+    metrics = pd.read_csv(fold_dir(two_seed_run, 0, 0) / "logs" / "version_0" / "metrics.csv")
+    assert metrics.dropna(subset=["val/f1_macro"])["epoch"].tolist() == [epochs - 1]
+    assert metrics.dropna(subset=["train/loss_epoch"])["epoch"].tolist() == list(range(epochs))
+
+
+def test_fit_args_validates_every_epoch_where_asked_or_set_and_under_max_steps(tmp_path):
+    paths = dict(tables=(tmp_path / "train.csv", tmp_path / "test.csv"), k=0, seed=0, folder=tmp_path,
+                 checkpoints=tmp_path / "checkpoints", logs="logs")
+    user = {"trainer": {"max_epochs": 6}}
+    assert fit_args(user, **paths, validate_every_epoch=False)["trainer"]["check_val_every_n_epoch"] == 6
+    assert "check_val_every_n_epoch" not in fit_args(user, **paths, validate_every_epoch=True)["trainer"]
+    mine = {"trainer": {"max_epochs": 6, "check_val_every_n_epoch": 2}}
+    assert fit_args(mine, **paths, validate_every_epoch=False)["trainer"]["check_val_every_n_epoch"] == 2
+    by_steps = {"trainer": {"max_epochs": -1, "max_steps": 300}}
+    assert "check_val_every_n_epoch" not in fit_args(by_steps, **paths, validate_every_epoch=False)["trainer"]
