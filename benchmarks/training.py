@@ -229,7 +229,8 @@ def main() -> None:
                         help="validate after every epoch, as the pipeline does with transformer.checkpoint: best "
                              "(default: after the last, as with transformer.checkpoint: last)")
     parser.add_argument("--extras", action="store_true",
-                        help="also time the bare loop plus a validation pass and a last.ckpt write each epoch")
+                        help="also time the bare loop plus, by hand, the fold loop's validation passes and a "
+                             "last.ckpt write each epoch")
     options = parser.parse_args()
     _CLOCK = time.process_time if options.clock == "cpu" else time.perf_counter
     torch.set_num_threads(1)

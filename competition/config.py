@@ -71,7 +71,7 @@ class TransformerConfig:
             ``checkpoints.monitor`` (picked on the fold's own held-out rows, so its OOF scores flatter it a little).
             With ``last`` a fold model validates after its last epoch only (nothing needs the others; the demo's
             fold model then fits about 6% faster, to the same weights), unless its trainer sets
-            check_val_every_n_epoch.
+            check_val_every_n_epoch or callbacks of its own (an EarlyStopping reads every validation).
         parallel: How many fold models train at once, each in a worker process of its own (same results as one
             after another, byte for byte). null: as many as the machine takes: one per GPU when the fold models
             train on GPUs, else one per core at num_threads threads each. 1: one after another, in this process.

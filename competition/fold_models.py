@@ -77,14 +77,16 @@ def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed
 
     ``validate_every_epoch=False`` (``transformer.checkpoint: last``, which needs no best epoch): the held-out fold
     is validated once, after the last epoch (``trainer.check_val_every_n_epoch`` = ``max_epochs``), unless ``user``
-    sets ``check_val_every_n_epoch`` or trains by ``max_steps``. Validation changes no weight (every batch is
-    reseeded), so the model and its predictions are the same, byte for byte; the fit saves 7 validation passes of 8.
+    sets ``check_val_every_n_epoch``, trains by ``max_steps`` or adds trainer callbacks (an ``EarlyStopping`` reads
+    every validation). Validation changes no weight (every batch is reseeded), so the model and its predictions are
+    the same, byte for byte, and the fit skips every validation pass but the last.
     """
     train_table, test_table = tables
     trainer = user.get("trainer") or {}
     epochs = trainer.get("max_epochs")
     if (not validate_every_epoch and "check_val_every_n_epoch" not in trainer and trainer.get("max_steps", -1) == -1
-            and isinstance(epochs, int) and not isinstance(epochs, bool) and epochs > 1):
+            and not trainer.get("callbacks") and isinstance(epochs, int) and not isinstance(epochs, bool)
+            and epochs > 1):
         user = merge(user, {"trainer": {"check_val_every_n_epoch": epochs}})
     return merge(user, {
         "seed_everything": seed,

@@ -111,3 +111,6 @@ def test_fit_args_validates_every_epoch_where_asked_or_set_and_under_max_steps(t
     assert fit_args(mine, **paths, validate_every_epoch=False)["trainer"]["check_val_every_n_epoch"] == 2
     by_steps = {"trainer": {"max_epochs": -1, "max_steps": 300}}
     assert "check_val_every_n_epoch" not in fit_args(by_steps, **paths, validate_every_epoch=False)["trainer"]
+    stopping = {"trainer": {"max_epochs": 6, "callbacks": [
+        {"class_path": "pytorch_lightning.callbacks.EarlyStopping", "init_args": {"monitor": "val/f1_macro"}}]}}
+    assert "check_val_every_n_epoch" not in fit_args(stopping, **paths, validate_every_epoch=False)["trainer"]
