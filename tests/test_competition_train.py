@@ -114,3 +114,19 @@ def test_fit_args_validates_every_epoch_where_asked_or_set_and_under_max_steps(t
     stopping = {"trainer": {"max_epochs": 6, "callbacks": [
         {"class_path": "pytorch_lightning.callbacks.EarlyStopping", "init_args": {"monitor": "val/f1_macro"}}]}}
     assert "check_val_every_n_epoch" not in fit_args(stopping, **paths, validate_every_epoch=False)["trainer"]
+
+
+def test_with_the_best_checkpoint_the_fold_models_validate_every_epoch_and_predict_with_the_best(data_dir, tmp_path):
+    output = tmp_path / "best"
+    main(["run", "--config", CONFIG, "--data.dir", str(data_dir), "--output", str(output),
+          "--transformer.checkpoint", "best", "--baseline.enabled", "false", "--submission.source", "transformer"])
+    for k in range(2):
+        folder = fold_dir(output, k, 0)
+        config = yaml.safe_load((folder / "logs" / "version_0" / "config.yaml").read_text())
+        epochs = config["trainer"]["max_epochs"]
+        assert config["trainer"].get("check_val_every_n_epoch", 1) == 1
+        metrics = pd.read_csv(folder / "logs" / "version_0" / "metrics.csv")
+        assert metrics.dropna(subset=["val/f1_macro"])["epoch"].tolist() == list(range(epochs))
+        done = json.loads((folder / "done.json").read_text())
+        assert done["checkpoint"].startswith("checkpoints/best-") and (folder / done["checkpoint"]).is_file()
+    assert (output / "submission.csv").stat().st_size > 0
