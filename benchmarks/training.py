@@ -103,7 +103,7 @@ class Bench:
         folder = self.folder / f"model_{self.attempt}"
         args = fit_args(self.user, tables=self.tables, k=FOLD_K, seed=self.seed, folder=folder,
                         checkpoints=folder / "checkpoints", logs="logs",
-                        validate_every_epoch=self.validate_every_epoch)
+                        checkpoint="best" if self.validate_every_epoch else "last")
         return merge(args, {"trainer": {"enable_progress_bar": progress_bar}})
 
     def fold_loop(self, progress_bar: bool) -> tuple[float, int, dict]:

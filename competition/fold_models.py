@@ -69,25 +69,21 @@ def model_seed(seed: int, k: int, j: int, n_folds: int) -> int:
 
 
 def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed: int,
-             folder: Path, checkpoints: Path, logs: str, validate_every_epoch: bool = True) -> dict[str, Any]:
+             folder: Path, checkpoints: Path, logs: str, checkpoint: Literal["last", "best"]) -> dict[str, Any]:
     """The ``imbalance-xfmr fit`` config of fold ``k``'s model trained with ``seed`` in ``folder`` (the paths of
-    :func:`competition.run_folder.fold_model_paths`): ``user`` and the keys the pipeline owns. ``checkpoints`` is a
-    fixed folder, where a rerun after a kill finds them; the logs go to ``folder/<logs>/version_<attempt>``, so
-    each attempt keeps its own metrics.csv.
+    :func:`competition.run_folder.fold_model_paths`), to predict with its ``checkpoint`` (``transformer.checkpoint``):
+    ``user`` and the keys the pipeline owns. ``checkpoints`` is a fixed folder, where a rerun after a kill finds
+    them; the logs go to ``folder/<logs>/version_<attempt>``, so each attempt keeps its own metrics.csv.
 
-    ``validate_every_epoch=False`` (``transformer.checkpoint: last``, which needs no best epoch): the held-out fold
-    is validated once, after the last epoch (``trainer.check_val_every_n_epoch`` = ``max_epochs``), unless ``user``
-    sets ``check_val_every_n_epoch``, trains by ``max_steps`` or adds trainer callbacks (an ``EarlyStopping`` reads
-    every validation). Validation changes no weight (every batch is reseeded), so the model and its predictions are
-    the same, byte for byte, and the fit skips every validation pass but the last.
+    With ``checkpoint="last"`` no best epoch is needed: the held-out fold is validated once, after the last epoch
+    (``trainer.check_val_every_n_epoch`` = ``max_epochs``), unless ``user`` sets ``check_val_every_n_epoch``, trains
+    by ``max_steps`` or adds trainer callbacks (an ``EarlyStopping`` reads every validation). Validation changes no
+    weight (every batch is reseeded), so the model and its predictions are the same, byte for byte, and the fit
+    skips every validation pass but the last.
     """
     train_table, test_table = tables
-    trainer = user.get("trainer") or {}
-    epochs = trainer.get("max_epochs")
-    if (not validate_every_epoch and "check_val_every_n_epoch" not in trainer and trainer.get("max_steps", -1) == -1
-            and not trainer.get("callbacks") and isinstance(epochs, int) and not isinstance(epochs, bool)
-            and epochs > 1):
-        user = merge(user, {"trainer": {"check_val_every_n_epoch": epochs}})
+    if checkpoint == "last" and _may_validate_last_epoch_only(user.get("trainer") or {}):
+        user = merge(user, {"trainer": {"check_val_every_n_epoch": user["trainer"]["max_epochs"]}})
     return merge(user, {
         "seed_everything": seed,
         "data": {"train_path": str(train_table), "test_path": str(test_table), "id_column": ID, "text_column": TEXT,
@@ -98,6 +94,16 @@ def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed
                                "init_args": {"save_dir": str(folder), "name": logs}}},
         "checkpoints": {"dirpath": str(checkpoints)},
     })
+
+
+def _may_validate_last_epoch_only(trainer: Mapping[str, Any]) -> bool:
+    """Whether a fold model's ``trainer`` section leaves the validation interval to the pipeline: it trains more
+    than one epoch by ``max_epochs`` and sets neither the interval nor callbacks that may read every validation."""
+    epochs = trainer.get("max_epochs")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 2:
+        return False
+    return ("check_val_every_n_epoch" not in trainer and trainer.get("max_steps", -1) == -1
+            and not trainer.get("callbacks"))
 
 
 # What the pretraining takes from the fold models' config: the encoder's shape and the tokenizer's settings, so that

@@ -215,6 +215,19 @@ def _is_ours(manifest: Any) -> bool:
                                            or {"config", "data", "history"} <= set(manifest))
 
 
+def _read_manifest(path: Path, advice: str) -> dict[str, Any]:
+    """The run manifest at ``path``; :class:`RunFolderError` ending in ``advice`` when it is missing, unreadable or
+    not an imbalance-xfmr run's."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise RunFolderError(f"{path} is missing or unreadable ({err}); {advice}") from err
+    if not _is_ours(manifest):
+        raise RunFolderError(f"{path} is not the manifest of an imbalance-xfmr run, so {path.parent} is not a run "
+                             f"folder; {advice}")
+    return manifest
+
+
 class RunFolder:
     """An open, locked run folder. Use :meth:`open`, then ``with run:`` around the work: the manifest records the
     outcome of this invocation and the lock is released."""
@@ -267,13 +280,7 @@ class RunFolder:
         """A read-only view of the finished run folder ``path``, without its lock: for scripts that only read
         (scoring runs against a solution); nothing may be written through it."""
         path = Path(path)
-        try:
-            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise RunFolderError(f"{path / MANIFEST} is missing or unreadable ({err}); is {path} a run "
-                                 "folder?") from err
-        if not _is_ours(manifest):
-            raise RunFolderError(f"{path / MANIFEST} is not the manifest of an imbalance-xfmr run")
+        manifest = _read_manifest(path / MANIFEST, f"is {path} a run folder?")
         return cls(path, manifest, manifest.get("pins") or {}, lock=None)
 
     @staticmethod
@@ -295,14 +302,8 @@ class RunFolder:
                  "status": "running", "pid": os.getpid(), "host": socket.gethostname()}
         saved = None
         if manifest_path.is_file():
-            try:
-                saved = json.loads(manifest_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as err:
-                raise RunFolderError(f"{manifest_path} is unreadable ({err}); choose another --output, or delete "
-                                     "that folder yourself") from err
-            if not _is_ours(saved):
-                raise RunFolderError(f"{manifest_path} is not the manifest of an imbalance-xfmr run, so {path} is "
-                                     "not a run folder (--overwrite deletes only run folders); choose another --output")
+            saved = _read_manifest(manifest_path, "choose another --output (--overwrite deletes only run folders), "
+                                                  "or delete that folder yourself")
             differences = cls._differences(saved.get("pins") or {}, pins)
             if differences and not overwrite:
                 raise RunFolderError(

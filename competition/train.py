@@ -176,7 +176,7 @@ def fold_model_args(ctx: Context, k: int, j: int, n_folds: int) -> tuple[int, di
     step derives its predict configs from the same)."""
     seed = model_seed(ctx.config.seed, k, j, n_folds)
     return seed, fit_args(ctx.plan.lightning, k=k, seed=seed, **ctx.run.fold_model_paths(k, j),
-                          validate_every_epoch=ctx.config.transformer.checkpoint == "best")
+                          checkpoint=ctx.config.transformer.checkpoint)
 
 
 def step_train(ctx: Context) -> None:

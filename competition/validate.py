@@ -99,8 +99,7 @@ def _check_fold_model_config(config: PipelineConfig, user: dict[str, Any], num_c
     """Parse the fold models' config ``user`` with the ``imbalance-xfmr`` parser as fold 0's model would be, and
     build its DataModule and model with placeholders, so that their own range checks run too."""
     section = config.transformer
-    args = fit_args(user, k=0, seed=config.seed, **fold_model_paths(config.output),
-                    validate_every_epoch=section.checkpoint == "best")
+    args = fit_args(user, k=0, seed=config.seed, **fold_model_paths(config.output), checkpoint=section.checkpoint)
     try:
         check_lightning_config(args, num_classes)
     except LightningConfigError as err:

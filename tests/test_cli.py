@@ -230,7 +230,6 @@ def test_make_cli_from_a_dict_builds_the_trainer_fit_would_use(data):
     assert not any(isinstance(callback, BatchSeed) for callback in unseeded.callbacks)
 
 
-
 @pytest.mark.parametrize("batching", [(), ("--data.length_bucketing=false",), ("--trainer.check_val_every_n_epoch=3",)],
                          ids=["bucketed", "plain shuffle", "validated after the last epoch only"])
 def test_a_killed_fit_resumed_with_ckpt_path_last_trains_exactly_like_an_uninterrupted_one(data, monkeypatch,
@@ -370,7 +369,6 @@ def test_check_config_rejects_a_missing_required_key_and_a_monitor_no_task_logs(
         check_config({"model": {"d_model": 32}})
     with pytest.raises(ConfigError, match=r"^checkpoints.monitor: 'val/f1' is not a validation metric; choose one"):
         check_config({**GOOD_CONFIG, "checkpoints": {"monitor": "val/f1"}})
-
 
 
 # ====================================================================================================================

@@ -110,7 +110,6 @@ def test_rerun_into_another_folder_is_byte_identical(first_run, data_dir, tmp_pa
         assert (tmp_path / "second" / name).read_bytes() == (first_run / name).read_bytes(), name
 
 
-
 def _kill_fold_1(data_dir, output, monkeypatch, *extra):
     """Run the pipeline (``extra``: more arguments) into ``output`` until a kill in fold 1's second epoch."""
     build = competition.train.build

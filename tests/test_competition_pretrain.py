@@ -72,7 +72,6 @@ def test_fold_models_start_from_the_pretrained_encoder_and_its_tokenizer(first_r
         _weights(pretrained)["model.token_embedding.weight"].shape
 
 
-
 def test_a_killed_pretraining_resumes_and_the_run_ends_with_the_same_bytes(first_run, data_dir, tmp_path,
                                                                             monkeypatch):
     output = tmp_path / "killed"

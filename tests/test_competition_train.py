@@ -101,19 +101,19 @@ def test_with_the_last_checkpoint_the_fold_models_validate_after_their_last_epoc
     assert metrics.dropna(subset=["train/loss_epoch"])["epoch"].tolist() == list(range(epochs))
 
 
-def test_fit_args_validates_every_epoch_where_asked_or_set_and_under_max_steps(tmp_path):
+def test_fit_args_validates_every_epoch_for_the_best_checkpoint_or_where_the_config_asks(tmp_path):
     paths = dict(tables=(tmp_path / "train.csv", tmp_path / "test.csv"), k=0, seed=0, folder=tmp_path,
                  checkpoints=tmp_path / "checkpoints", logs="logs")
     user = {"trainer": {"max_epochs": 6}}
-    assert fit_args(user, **paths, validate_every_epoch=False)["trainer"]["check_val_every_n_epoch"] == 6
-    assert "check_val_every_n_epoch" not in fit_args(user, **paths, validate_every_epoch=True)["trainer"]
+    assert fit_args(user, **paths, checkpoint="last")["trainer"]["check_val_every_n_epoch"] == 6
+    assert "check_val_every_n_epoch" not in fit_args(user, **paths, checkpoint="best")["trainer"]
     mine = {"trainer": {"max_epochs": 6, "check_val_every_n_epoch": 2}}
-    assert fit_args(mine, **paths, validate_every_epoch=False)["trainer"]["check_val_every_n_epoch"] == 2
+    assert fit_args(mine, **paths, checkpoint="last")["trainer"]["check_val_every_n_epoch"] == 2
     by_steps = {"trainer": {"max_epochs": -1, "max_steps": 300}}
-    assert "check_val_every_n_epoch" not in fit_args(by_steps, **paths, validate_every_epoch=False)["trainer"]
+    assert "check_val_every_n_epoch" not in fit_args(by_steps, **paths, checkpoint="last")["trainer"]
     stopping = {"trainer": {"max_epochs": 6, "callbacks": [
         {"class_path": "pytorch_lightning.callbacks.EarlyStopping", "init_args": {"monitor": "val/f1_macro"}}]}}
-    assert "check_val_every_n_epoch" not in fit_args(stopping, **paths, validate_every_epoch=False)["trainer"]
+    assert "check_val_every_n_epoch" not in fit_args(stopping, **paths, checkpoint="last")["trainer"]
 
 
 def test_with_the_best_checkpoint_the_fold_models_validate_every_epoch_and_predict_with_the_best(data_dir, tmp_path):

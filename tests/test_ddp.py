@@ -125,7 +125,7 @@ def ddp_fits(tmp_path_factory):
         folder = root / resampling
         folder.mkdir()
         args = fit_args(_user_config(resampling, trainer, folder / "records"), tables=tables, k=VAL_FOLD, seed=SEED,
-                        folder=folder, checkpoints=folder / "checkpoints", logs="logs")
+                        folder=folder, checkpoints=folder / "checkpoints", logs="logs", checkpoint="best")
         config = folder / "fit.yaml"
         config.write_text(yaml.safe_dump(args), encoding="utf-8")
         log = open(folder / "fit.log", "w")  # noqa: SIM115 - closed below, once the command has ended
@@ -247,5 +247,6 @@ def test_a_drawn_seed_is_rank_zeros_in_a_ddp_child(monkeypatch, tmp_path):
     monkeypatch.setenv("LOCAL_RANK", "1")
     monkeypatch.setenv("PL_GLOBAL_SEED", "31337")
     args = fit_args(_user_config("random_over", {}, tmp_path / "records"), tables=_write_tables(tmp_path),
-                    k=VAL_FOLD, seed=SEED, folder=tmp_path, checkpoints=tmp_path / "checkpoints", logs="logs")
+                    k=VAL_FOLD, seed=SEED, folder=tmp_path, checkpoints=tmp_path / "checkpoints", logs="logs",
+                    checkpoint="best")
     assert check_config({**args, "seed_everything": True})["seed_everything"] == 31337

@@ -188,7 +188,6 @@ def test_pretraining_lowers_the_validation_loss_and_writes_its_tokenizer(pretrai
     assert sorted(path.name for path in pretrained.parent.iterdir()) == ["last.ckpt"]
 
 
-
 @pytest.mark.parametrize("length", [[], ["--trainer.max_epochs=-1", "--trainer.max_steps=9",
                                             "--trainer.limit_train_batches=3"]], ids=["epochs", "max_steps"])
 def test_a_killed_pretraining_resumed_with_ckpt_path_last_ends_with_the_uninterrupted_weights(corpus, monkeypatch,
