@@ -9,7 +9,9 @@ derived value with the reason it was chosen (written to the manifest and the rep
   tail, Sun et al. 2019), capped so that a batch stays affordable on a CPU;
 - the width and the batch size from the row count, and the epochs from the preset's budget of optimizer steps;
 - self-pretraining (masked-language-model pretraining of the encoder on every train and test text, without labels;
-  see :mod:`competition.pretrain`) with the preset's budget of steps, the fold models starting from its weights.
+  see :mod:`competition.pretrain`), the fold models starting from its weights: the preset's steps, or more passes
+  over a small corpus while they stay within a budget of token positions (task-adaptive pretraining pays with
+  passes, Gururangan et al. 2020; the budget bounds its time).
 
 Any derived value is overridden by its key (``--transformer.data '{max_length: 128}'``, ``--transformer.model
 '{d_model: 64}'``, ``--transformer.trainer '{max_epochs: 5}'``, ``--pretrain.max_steps 500``). A YAML in
@@ -41,7 +43,8 @@ class Preset:
     """The budgets of a preset: what ``--preset`` scales."""
 
     fold_steps: int  # optimizer steps each fold model aims at (epochs = this / steps per epoch, within bounds)
-    pretrain_steps: int  # optimizer steps of the self-pretraining
+    pretrain_steps: int  # optimizer steps of the self-pretraining, at least
+    pretrain_passes: int  # more steps, up to this many passes over the corpus within PRETRAIN_TOKENS (0: none)
     n_seeds: int  # fold models per fold (seed averaging)
     max_width: int  # the widest d_model the row count may earn
     max_length: int  # the longest sequence a fold model reads
@@ -49,29 +52,37 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     # fast: a first look at a new competition: the demo end to end in 20 s, 20,000 short texts in 2 minutes (2 cores).
-    "fast": Preset(fold_steps=400, pretrain_steps=300, n_seeds=1, max_width=64, max_length=128),
-    # default: 3-5 minutes for 5,000 short texts, 17.5 for 20,000, 19 for 5,500 long articles (2 cores).
-    "default": Preset(fold_steps=2000, pretrain_steps=3000, n_seeds=2, max_width=128, max_length=256),
+    "fast": Preset(fold_steps=400, pretrain_steps=300, pretrain_passes=0, n_seeds=1, max_width=64, max_length=128),
+    # default: 5-7 minutes for 5,000 short texts, 17.5 for 20,000, 19 for 5,500 long articles (2 cores).
+    "default": Preset(fold_steps=2000, pretrain_steps=3000, pretrain_passes=25, n_seeds=2, max_width=128,
+                      max_length=256),
     # best: longer pretraining and five seeds per fold, 3.6 times the default's time on trec.
-    "best": Preset(fold_steps=3000, pretrain_steps=10000, n_seeds=5, max_width=128, max_length=256),
+    "best": Preset(fold_steps=3000, pretrain_steps=10000, pretrain_passes=0, n_seeds=5, max_width=128,
+                   max_length=256),
 }
 
 WIDE_ROWS = 2500  # from this many training rows on, fold models are max_width wide (below, 64)
 TOKENS_PER_BATCH = 4096  # a batch of long texts is cut to this many tokens (batch_size * max_length)
 COVERED_SHARE = 95  # max_length covers this percentile of the training texts' token lengths
+# Token positions (steps x batch_size x max_length) that extra pretraining passes may cost: what the default's 3,000
+# steps cost on 20,000 short texts (batches of 64 x 48), whose whole run must stay within 20 minutes on 2 cores.
+PRETRAIN_TOKENS = 8_000_000
 
 
 def resolve(config: PipelineConfig) -> PipelineConfig:
     """``config`` with the preset's choices filled in where the user left them null: ``transformer.n_seeds`` and
-    ``pretrain.enabled`` (with a ``transformer.lightning_config`` YAML: 1 and false)."""
+    ``pretrain.enabled`` (with a ``transformer.lightning_config`` YAML: 1 and false), and with a YAML
+    ``pretrain.max_steps`` (derived settings derive it from the data: :func:`pretraining_steps`)."""
     preset = PRESETS[config.preset]
     derived = config.transformer.lightning_config is None
     # `is None`, not `or`: an explicit 0 must reach the validation and its error, not become the preset's value.
     n_seeds, max_steps, enabled = config.transformer.n_seeds, config.pretrain.max_steps, config.pretrain.enabled
     transformer = dataclasses.replace(
         config.transformer, n_seeds=(preset.n_seeds if derived else 1) if n_seeds is None else n_seeds)
+    if max_steps is None and not derived:
+        max_steps = preset.pretrain_steps
     pretrain = dataclasses.replace(config.pretrain, enabled=derived if enabled is None else enabled,
-                                   max_steps=preset.pretrain_steps if max_steps is None else max_steps)
+                                   max_steps=max_steps)
     return dataclasses.replace(config, transformer=transformer, pretrain=pretrain)
 
 
@@ -81,6 +92,7 @@ class DerivedSettings:
 
     lightning: dict[str, Any]
     notes: list[str]
+    pretrain_steps: int | None = None  # the self-pretraining's optimizer steps (None: no pretraining)
 
 
 def vocabulary_size(texts: Sequence[str]) -> tuple[int, str]:
@@ -105,6 +117,23 @@ def sequence_length(lengths: np.ndarray, cap: int) -> tuple[int, str, str]:
     if truncation == "head_tail":
         note += "; longer ones keep head and tail"
     return length, truncation, note
+
+
+def pretraining_steps(preset: Preset, n_texts: int, batch_size: int, max_length: int) -> tuple[int, str]:
+    """Optimizer steps of the self-pretraining on a corpus of ``n_texts`` read in batches of ``batch_size`` x
+    ``max_length``: ``preset.pretrain_steps``, or up to ``preset.pretrain_passes`` passes over the corpus when those
+    take more steps and stay within :data:`PRETRAIN_TOKENS` token positions (a small corpus of short texts gets its
+    passes; a large or long one, whose steps cost more, keeps the preset's steps)."""
+    per_step = batch_size * max_length
+    passes = math.ceil(preset.pretrain_passes * n_texts / batch_size)
+    steps = max(preset.pretrain_steps, min(passes, PRETRAIN_TOKENS // per_step))
+    if steps == preset.pretrain_steps:
+        return steps, "the preset's"
+    if steps == passes:
+        return steps, (f"the preset's {preset.pretrain_passes} passes over the corpus, within "
+                       f"{PRETRAIN_TOKENS:,} token positions")
+    return steps, (f"{steps * batch_size / n_texts:.0f} passes over the corpus: as many as {PRETRAIN_TOKENS:,} token "
+                   "positions allow")
 
 
 def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Sequence[str],
@@ -148,7 +177,13 @@ def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Seque
         "checkpoints": {"monitor": "val/f1_macro"},
         "trainer": {"max_epochs": epochs, "gradient_clip_val": 1.0, "log_every_n_steps": 50},
     }
+    steps = None
     if pretrain:
-        notes.append(f"self-pretraining: {config.pretrain.max_steps} masked-LM steps on all {len(corpus)} train "
-                     "and test texts; the fold models start from its weights (fine-tuning lr 5e-4)")
-    return DerivedSettings(lightning, notes)
+        # What its batches hold: the fold models' batches (derived, then the user's keys), then pretrain.data's.
+        read = {"batch_size": batch, "max_length": max_length, **config.transformer.data, **config.pretrain.data}
+        steps, why = pretraining_steps(preset, len(corpus), int(read["batch_size"]), int(read["max_length"]))
+        if config.pretrain.max_steps is not None:
+            steps, why = config.pretrain.max_steps, "pretrain.max_steps"
+        notes.append(f"self-pretraining: {steps} masked-LM steps ({why}) on all {len(corpus)} train and test "
+                     "texts; the fold models start from its weights (fine-tuning lr 5e-4)")
+    return DerivedSettings(lightning, notes, steps)

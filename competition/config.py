@@ -102,7 +102,8 @@ class PretrainConfig:
     Args:
         enabled: null: on when the fold models' settings are derived (transformer.lightning_config null), off with
             a lightning_config YAML (whose model and tokenizer sections it then follows).
-        max_steps: Optimizer steps; null: the preset's.
+        max_steps: Optimizer steps; null: the preset's, and with derived fold-model settings up to its passes over
+            a small corpus (see competition.autoconfig.pretraining_steps).
         mask_probability: Share of the tokens masked (BERT's 15%: of those, 80% [MASK], 10% a random token, 10%
             unchanged).
         model: Overrides of the pretraining model (e.g. {lr: 0.0005}); the encoder's shape is the fold models'.

@@ -188,14 +188,17 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
     if problems:
         raise ConfigError("the config does not fit this competition:\n- " + "\n- ".join(problems))
     derived: list[str] = []
+    pretrain_section = config.pretrain
     if config.transformer.enabled and lightning is None:
         settings = derive(config, competition.train_texts.tolist(), competition.test_texts.tolist(),
                           competition.class_counts.tolist())
         lightning, derived = user_config(config.transformer, settings.lightning), settings.notes
+        if settings.pretrain_steps is not None:
+            pretrain_section = dataclasses.replace(pretrain_section, max_steps=settings.pretrain_steps)
     pretraining = None
-    if lightning is not None and config.pretrain.enabled:
+    if lightning is not None and pretrain_section.enabled:
         paths = pretrain_paths(config.output)
-        pretraining = pretrain_args(lightning, config.pretrain, seed=config.seed, **paths)
+        pretraining = pretrain_args(lightning, pretrain_section, seed=config.seed, **paths)
         _check_pretraining_config(pretraining)
     pinned_lightning = lightning  # the fold models' settings; where the pretraining's checkpoint lies is no setting
     if pretraining is not None:
@@ -223,7 +226,7 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
                             "lightning": pinned_lightning}}
     if pretraining is not None:
         # The pretraining's config with the run folder written as <run>, so that the pin holds no path.
-        placeholder = pretrain_args(pinned_lightning, config.pretrain, seed=config.seed, **pretrain_paths("<run>"))
+        placeholder = pretrain_args(pinned_lightning, pretrain_section, seed=config.seed, **pretrain_paths("<run>"))
         pins["pretrain"] = {"data": data, "pretrain": placeholder}
         pins["transformer"]["pretrain"] = pins["pretrain"]
     enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]

@@ -8,7 +8,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from competition.autoconfig import PRESETS, derive, resolve, sequence_length, vocabulary_size
+from competition.autoconfig import (PRETRAIN_TOKENS, PRESETS, derive, pretraining_steps, resolve, sequence_length,
+                                    vocabulary_size)
 from competition.config import DataConfig, PipelineConfig, PretrainConfig, TransformerConfig
 
 
@@ -68,16 +69,52 @@ def test_pretraining_fits_the_lengths_with_the_run_tokenizer_and_lowers_the_fine
     on = derive(config(pretrain=PretrainConfig(enabled=True, max_steps=100)), texts, test, [400, 100])
     off = derive(config(pretrain=PretrainConfig(enabled=False)), texts, test, [400, 100])
     assert on.lightning["model"]["lr"] < off.lightning["model"]["lr"]
-    assert any("self-pretraining: 100 masked-LM steps on all 550" in note for note in on.notes)
+    assert on.pretrain_steps == 100 and off.pretrain_steps is None
+    assert any("self-pretraining: 100 masked-LM steps (pretrain.max_steps) on all 550" in note for note in on.notes)
     assert not any("pretraining" in note for note in off.notes)
+
+
+def test_a_small_corpus_gets_the_presets_passes_within_the_token_budget():
+    default = PRESETS["default"]
+    # 5,500 texts in batches of 16 x 48: 25 passes are 8,594 steps, 6.6 million token positions: all of them
+    steps, note = pretraining_steps(default, 5500, 16, 48)
+    assert steps == -(-25 * 5500 // 16) == 8594 and "25 passes over the corpus" in note
+    # batches of 16 x 160: the budget allows 3,125 steps (9 passes)
+    steps, note = pretraining_steps(default, 5500, 16, 160)
+    assert steps == PRETRAIN_TOKENS // (16 * 160) and steps * 16 * 160 <= PRETRAIN_TOKENS and "9 passes" in note
+    # a large corpus (25,000 texts, 64 x 48) or long texts (16 x 256): never fewer than the preset's steps
+    assert pretraining_steps(default, 25000, 64, 48) == (3000, "the preset's")
+    assert pretraining_steps(default, 7700, 16, 256)[0] == 3000
+    # presets without passes keep their steps
+    assert pretraining_steps(PRESETS["fast"], 100, 16, 16)[0] == PRESETS["fast"].pretrain_steps
+    assert pretraining_steps(PRESETS["best"], 5500, 16, 48)[0] == PRESETS["best"].pretrain_steps
+
+
+def test_derived_pretraining_steps_read_the_pretraining_batches():
+    texts, test = _texts(2400, 10), _texts(100, 10)  # 2,500 texts: 25 passes in batches of 16 are 3,907 steps
+
+    def steps(batch_size: int, length: int) -> int:
+        return pretraining_steps(PRESETS["default"], 2500, batch_size, length)[0]
+
+    derived = derive(config(pretrain=PretrainConfig(enabled=True)), texts, test, [2000, 400])
+    batch, length = derived.lightning["data"]["batch_size"], derived.lightning["data"]["max_length"]
+    assert batch == 16 and derived.pretrain_steps == steps(16, length) == 3907
+    assert any("self-pretraining: 3907 masked-LM steps (the preset's 25 passes" in note for note in derived.notes)
+    folds_of_8 = derive(config(transformer=TransformerConfig(data={"batch_size": 8}),
+                               pretrain=PretrainConfig(enabled=True)), texts, test, [2000, 400])
+    assert folds_of_8.pretrain_steps == steps(8, length) == 7813
+    bigger = derive(config(transformer=TransformerConfig(data={"batch_size": 8}),
+                           pretrain=PretrainConfig(enabled=True, data={"batch_size": 64})), texts, test, [2000, 400])
+    assert bigger.pretrain_steps == steps(64, length) == PRESETS["default"].pretrain_steps
 
 
 def test_resolve_fills_what_the_preset_decides_and_keeps_what_the_user_set():
     derived = resolve(config(preset="best"))
     assert derived.transformer.n_seeds == PRESETS["best"].n_seeds
-    assert derived.pretrain.enabled is True and derived.pretrain.max_steps == PRESETS["best"].pretrain_steps
+    assert derived.pretrain.enabled is True and derived.pretrain.max_steps is None  # derive() counts the steps
     yaml_run = resolve(config(transformer=TransformerConfig(lightning_config="x.yaml")))
     assert yaml_run.transformer.n_seeds == 1 and yaml_run.pretrain.enabled is False
+    assert yaml_run.pretrain.max_steps == PRESETS["default"].pretrain_steps
     explicit = resolve(config(transformer=TransformerConfig(n_seeds=3), pretrain=PretrainConfig(enabled=False,
                                                                                                  max_steps=7)))
     assert explicit.transformer.n_seeds == 3 and explicit.pretrain.enabled is False
