@@ -53,7 +53,7 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     # fast: a first look at a new competition: the demo end to end in 20 s, 20,000 short texts in 2 minutes (2 cores).
     "fast": Preset(fold_steps=400, pretrain_steps=300, pretrain_passes=0, n_seeds=1, max_width=64, max_length=128),
-    # default: 5-7 minutes for 5,000 short texts, 17.5 for 20,000, 19 for 5,500 long articles (2 cores).
+    # default: 5-6 minutes for 5,000 short texts, 17.5 for 20,000, 19 for 5,500 long articles (2 cores).
     "default": Preset(fold_steps=2000, pretrain_steps=3000, pretrain_passes=25, n_seeds=2, max_width=128,
                       max_length=256),
     # best: longer pretraining and five seeds per fold, 3.6 times the default's time on trec.
@@ -64,8 +64,9 @@ PRESETS: dict[str, Preset] = {
 WIDE_ROWS = 2500  # from this many training rows on, fold models are max_width wide (below, 64)
 TOKENS_PER_BATCH = 4096  # a batch of long texts is cut to this many tokens (batch_size * max_length)
 COVERED_SHARE = 95  # max_length covers this percentile of the training texts' token lengths
-# Token positions (steps x batch_size x max_length) that extra pretraining passes may cost: what the default's 3,000
-# steps cost on 20,000 short texts (batches of 64 x 48), whose whole run must stay within 20 minutes on 2 cores.
+# Token positions (steps x batch_size x max_length) that extra pretraining passes may cost: a little under the 9.2
+# million of the default's 3,000 steps on 20,000 short texts (batches of 64 x 48), whose whole run must stay within
+# 20 minutes on 2 cores (it keeps its 3,000 steps).
 PRETRAIN_TOKENS = 8_000_000
 
 
