@@ -20,10 +20,12 @@ fold loop's ``fit`` does.
 Before timing, one bare loop *with* ``BatchSeed``'s reseeding is checked to end with exactly the fold model's
 weights: both loops do the same arithmetic on the same batches.
 
-The two loops alternate, ``--repeats`` times each, for each variant (progress bar on, and off); the figures are
-medians. Timings are process CPU time by default (steadier on a shared machine; ``--clock wall`` for wall time),
-with 1 torch thread. The progress bar (stdout) writes to ``/dev/null`` in place of the terminal (its redraws are
-still made and written). Run from the repository root:
+The two loops alternate, ``--repeats`` times each, for each variant (progress bar on, and off); the times are
+medians, and the ratio is the median of each pair's ratio (a fold loop and the bare loop right after it), which a
+machine whose speed drifts during the run moves less than the ratio of the two medians. Timings are process CPU
+time by default (steadier on a shared machine; ``--clock wall`` for wall time), with 1 torch thread. The progress
+bar (stdout) writes to ``/dev/null`` in place of the terminal (its redraws are still made and written). Run from
+the repository root:
 
     PYTHONPATH=. python benchmarks/training.py [--repeats 5] [--epochs 8] [--clock cpu|wall] [--extras] [--tiny]
         [--validate-every-epoch]
@@ -34,7 +36,8 @@ its arithmetic is then small and the gap between the loops is mostly their fixed
 ``--extras`` also times the bare loop plus, by hand, the work the fold loop must do besides training (a sanity
 pass, a validation pass with the streaming metrics where the fold loop validates, last.ckpt written atomically after
 each epoch): its ratio to the fold loop is what Lightning's own machinery costs. The last line is
-``fold loop vs bare loop: X.XXx``: bare time / fold-loop time with the progress bar on (1.00x: parity).
+``fold loop vs bare loop: X.XXx``: the median pair's bare time / fold-loop time with the progress bar on
+(1.00x: parity).
 """
 
 from __future__ import annotations
@@ -260,10 +263,12 @@ def main() -> None:
                 if options.extras:
                     extras_times.append(bench.bare_loop(extras=True)[0])
             fold, bare = statistics.median(fold_times), statistics.median(bare_times)
-            ratios[progress_bar] = bare / fold
+            pairs = [b / f for f, b in zip(fold_times, bare_times)]
+            ratios[progress_bar] = statistics.median(pairs)
             print(f"progress bar {'on ' if progress_bar else 'off'}: fold loop {fold:6.2f} s "
                   f"({fold_steps / fold:6.1f} steps/s), bare loop {bare:6.2f} s ({bare_steps / bare:6.1f} steps/s), "
-                  f"{bare / fold:.2f}x, {1000 * (fold - bare) / fold_steps:.2f} ms more a step   "
+                  f"{ratios[progress_bar]:.2f}x (pairs {min(pairs):.2f}-{max(pairs):.2f}; medians {bare / fold:.2f}x), "
+                  f"{1000 * (fold - bare) / fold_steps:.2f} ms more a step   "
                   f"[fold {' '.join(f'{t:.2f}' for t in fold_times)}; "
                   f"bare {' '.join(f'{t:.2f}' for t in bare_times)}]", flush=True)
         if extras_times:
