@@ -8,8 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from competition.autoconfig import (PRETRAIN_TOKENS, PRESETS, derive, pretraining_steps, resolve, sequence_length,
-                                    vocabulary_size)
+from competition.autoconfig import PRESETS, derive, pretraining_steps, resolve, sequence_length, vocabulary_size
 from competition.config import DataConfig, PipelineConfig, PretrainConfig, TransformerConfig
 
 
@@ -81,13 +80,15 @@ def test_a_small_corpus_gets_the_presets_passes_within_the_token_budget():
     assert steps == -(-25 * 5500 // 16) == 8594 and "25 passes over the corpus" in note
     # batches of 16 x 160: the budget allows 3,125 steps (9 passes)
     steps, note = pretraining_steps(default, 5500, 16, 160)
-    assert steps == PRETRAIN_TOKENS // (16 * 160) and steps * 16 * 160 <= PRETRAIN_TOKENS and "9 passes" in note
+    budget = default.pretrain_tokens
+    assert steps == budget // (16 * 160) == 3125 and steps * 16 * 160 <= budget and "9 passes" in note
     # a large corpus (25,000 texts, 64 x 48) or long texts (16 x 256): never fewer than the preset's steps
     assert pretraining_steps(default, 25000, 64, 48) == (3000, "the preset's")
     assert pretraining_steps(default, 7700, 16, 256)[0] == 3000
-    # presets without passes keep their steps
+    # a preset without passes keeps its steps; best: 50 passes within three times the default's token positions
     assert pretraining_steps(PRESETS["fast"], 100, 16, 16)[0] == PRESETS["fast"].pretrain_steps
-    assert pretraining_steps(PRESETS["best"], 5500, 16, 48)[0] == PRESETS["best"].pretrain_steps
+    assert pretraining_steps(PRESETS["best"], 5500, 16, 48)[0] == -(-50 * 5500 // 16) == 17188
+    assert pretraining_steps(PRESETS["best"], 25000, 64, 48)[0] == PRESETS["best"].pretrain_steps == 10000
 
 
 def test_derived_pretraining_steps_read_the_pretraining_batches():
