@@ -178,9 +178,14 @@ def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Seque
     }
     steps = None
     if pretrain:
-        # What its batches hold: the fold models' batches (derived, then the user's keys), then pretrain.data's.
-        read = {"batch_size": batch, "max_length": max_length, **config.transformer.data, **config.pretrain.data}
-        steps, why = pretraining_steps(preset, len(corpus), int(read["batch_size"]), int(read["max_length"]))
+        # What its batches hold: the fold models' batches (derived, then the user's keys), then pretrain.data's; a
+        # value that is no positive integer is left to the config checks that follow, which name it.
+        shape = [batch, max_length]
+        for i, key in enumerate(("batch_size", "max_length")):
+            for section in (config.transformer.data, config.pretrain.data):
+                value = section.get(key, shape[i])
+                shape[i] = value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else shape[i]
+        steps, why = pretraining_steps(preset, len(corpus), *shape)
         if config.pretrain.max_steps is not None:
             steps, why = config.pretrain.max_steps, "pretrain.max_steps"
         notes.append(f"self-pretraining: {steps} masked-LM steps ({why}) on all {len(corpus)} train and test "

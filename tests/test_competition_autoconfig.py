@@ -122,3 +122,16 @@ def test_resolve_fills_what_the_preset_decides_and_keeps_what_the_user_set():
     assert explicit.pretrain.max_steps == 7
     zero = resolve(config(transformer=TransformerConfig(n_seeds=0), pretrain=PretrainConfig(max_steps=0)))
     assert zero.transformer.n_seeds == 0 and zero.pretrain.max_steps == 0  # left for the validation to refuse
+
+
+@pytest.mark.parametrize("bad", [{"batch_size": 0}, {"batch_size": "x"}, {"max_length": -3}, {"batch_size": True}])
+def test_a_bad_batch_key_is_left_to_the_config_checks(bad):
+    # derive() must not divide by it or convert it: the pretraining's config check names the key afterwards
+    texts, test = _texts(2400, 10), _texts(100, 10)
+    good = derive(config(pretrain=PretrainConfig(enabled=True)), texts, test, [2000, 400])
+    for section in ("transformer", "pretrain"):
+        sections = {"transformer": TransformerConfig(data=bad), "pretrain": PretrainConfig(enabled=True)}
+        if section == "pretrain":
+            sections = {"pretrain": PretrainConfig(enabled=True, data=bad)}
+        derived = derive(config(**sections), texts, test, [2000, 400])
+        assert derived.pretrain_steps == good.pretrain_steps
