@@ -135,6 +135,10 @@ def pretraining_steps(preset: Preset, n_texts: int, batch_size: int, max_length:
     return steps, f"{steps * batch_size / n_texts:.0f} passes over the corpus: as many as {budget:,} positions allow"
 
 
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Sequence[str],
            class_counts: Sequence[int]) -> DerivedSettings:
     """The fold models' config for this competition under ``config.preset`` (see the module docstring)."""
@@ -178,14 +182,12 @@ def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Seque
     }
     steps = None
     if pretrain:
-        # What its batches hold: the fold models' batches (derived, then the user's keys), then pretrain.data's; a
-        # value that is no positive integer is left to the config checks that follow, which name it.
-        shape = [batch, max_length]
-        for i, key in enumerate(("batch_size", "max_length")):
-            for section in (config.transformer.data, config.pretrain.data):
-                value = section.get(key, shape[i])
-                shape[i] = value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else shape[i]
-        steps, why = pretraining_steps(preset, len(corpus), *shape)
+        # Its batches are the fold models' (derived, then the user's keys) with pretrain.data's keys over them.
+        shape = {"batch_size": batch, "max_length": max_length}
+        for section in (config.transformer.data, config.pretrain.data):
+            # A value that is no positive integer is left to the config checks that follow, which name it.
+            shape.update({key: value for key, value in section.items() if key in shape and _positive_int(value)})
+        steps, why = pretraining_steps(preset, len(corpus), shape["batch_size"], shape["max_length"])
         if config.pretrain.max_steps is not None:
             steps, why = config.pretrain.max_steps, "pretrain.max_steps"
         notes.append(f"self-pretraining: {steps} masked-LM steps ({why}) on all {len(corpus)} train and test "
