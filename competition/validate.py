@@ -103,10 +103,12 @@ def _check_fold_model_config(config: PipelineConfig, user: dict[str, Any], num_c
     try:
         check_lightning_config(args, num_classes)
     except LightningConfigError as err:
+        base, where = ((section.lightning_config, "in the YAML or with") if section.lightning_config is not None
+                       else ("the settings derived from the data", "with"))
         raise FoldModelConfigError(
-            f"the fold models' config ({section.lightning_config} with transformer.data/.model/.trainer merged over "
-            f"it) is not valid for `imbalance-xfmr fit`: {str(err).rstrip('.')}. Fix that key in the YAML or with "
-            "--transformer.<section> '{key: value}'") from None
+            f"the fold models' config ({base} with transformer.data/.model/.trainer merged over it) is not valid for "
+            f"`imbalance-xfmr fit`: {str(err).rstrip('.')}. Fix that key {where} --transformer.<section> "
+            "'{key: value}'") from None
     if section.checkpoint == "best" and (user.get("checkpoints") or {}).get("monitor", "") is None:
         raise FoldModelConfigError("transformer.checkpoint is 'best', but the fold models' checkpoints.monitor is "
                                    "null, so no best checkpoint is kept; set transformer.checkpoint=last or a monitor")
@@ -199,12 +201,14 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
     if lightning is not None and pretrain_section.enabled:
         paths = pretrain_paths(config.output)
         pretraining = pretrain_args(lightning, pretrain_section, seed=config.seed, **paths)
-        _check_pretraining_config(pretraining)
     pinned_lightning = lightning  # the fold models' settings; where the pretraining's checkpoint lies is no setting
     if pretraining is not None:
         lightning = starting_from(lightning, paths["checkpoint"])
+    # The fold models' config first: the pretraining's is made from it, so a bad key of theirs is named as theirs.
     if lightning is not None:
         _check_fold_model_config(config, lightning, len(competition.classes))
+    if pretraining is not None:
+        _check_pretraining_config(pretraining)
     fold_seed = config.seed if config.folds.seed is None else config.folds.seed
     positive = None
     if len(competition.classes) == 2:

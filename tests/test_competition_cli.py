@@ -85,7 +85,11 @@ TINY = ("--transformer.lightning_config", "competition/configs/tiny_test.yaml")
 @pytest.mark.parametrize("step, extra, message", [
     ("train", ["--transformer.lightning_config", "missing.yaml"], "transformer.lightning_config 'missing.yaml' is not"),
     ("train", ["--transformer.model", "{d_model: -3}"], "d_model"),  # a derived setting overridden badly
-    ("train", ["--transformer.data", "{batch_size: 0}"], "batch_size must be a positive int, got 0"),
+    ("train", ["--transformer.data", "{batch_size: 0}"],  # named as the fold models' key, not the pretraining's
+     "the fold models' config (the settings derived from the data with transformer.data/.model/.trainer merged over "
+     "it) is not valid for `imbalance-xfmr fit`: data: batch_size must be a positive int, got 0. Fix that key with "
+     "--transformer.<section>"),
+    ("train", ["--pretrain.data", "{batch_size: 0}"], "the self-pretraining's config"),
     ("train", [*TINY, "--threshold.metric", "accuracy"], "threshold.metric 'accuracy' cannot be tuned"),
     ("predict", [*TINY], "fold 0's model (seed index 0) is not trained; run the train step first"),
     ("decide", ["--transformer.enabled", "false"], "baseline_oof.csv is missing; run the baseline step"),
