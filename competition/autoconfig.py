@@ -28,7 +28,7 @@ import dataclasses
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,7 @@ PRESETS: dict[str, Preset] = {
 
 WIDE_ROWS = 2500  # from this many training rows on, fold models are max_width wide (below, 64)
 TOKENS_PER_BATCH = 4096  # a batch of long texts is cut to this many tokens (batch_size * max_length)
+FINE_TUNING_LR = 5e-4  # the fold models' learning rate when they start from the self-pretraining (1e-3 without)
 COVERED_SHARE = 95  # max_length covers this percentile of the training texts' token lengths
 
 
@@ -93,7 +94,6 @@ class DerivedSettings:
 
     lightning: dict[str, Any]
     notes: list[str]
-    pretrain_steps: int | None = None  # the self-pretraining's optimizer steps (None: no pretraining)
 
 
 def vocabulary_size(texts: Sequence[str]) -> tuple[int, str]:
@@ -135,8 +135,21 @@ def pretraining_steps(preset: Preset, n_texts: int, batch_size: int, max_length:
     return steps, f"{steps * batch_size / n_texts:.0f} passes over the corpus: as many as {budget:,} positions allow"
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+def derived_pretraining(config: PipelineConfig, n_texts: int, data: Mapping[str, Any]) -> tuple[int, str]:
+    """(optimizer steps, the note that says why) of the self-pretraining of derived fold-model settings on
+    ``n_texts`` train and test texts, whose ``imbalance-xfmr pretrain`` data section is ``data``
+    (:func:`competition.fold_models.pretrain_args`): ``pretrain.max_steps``, else :func:`pretraining_steps` of the
+    batches ``data`` holds. A batch size or length that is no positive integer counts as the preset's steps; the
+    pretraining's config check then names it."""
+    steps, why = config.pretrain.max_steps, "pretrain.max_steps"
+    if steps is None:
+        batch_size, max_length = data.get("batch_size"), data.get("max_length")
+        if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (batch_size, max_length)):
+            steps, why = pretraining_steps(PRESETS[config.preset], n_texts, batch_size, max_length)
+        else:
+            steps, why = PRESETS[config.preset].pretrain_steps, "the preset's"
+    return steps, (f"self-pretraining: {steps} masked-LM steps ({why}) on all {n_texts} train and test texts; the "
+                   f"fold models start from its weights (fine-tuning lr {FINE_TUNING_LR:g})")
 
 
 def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Sequence[str],
@@ -175,21 +188,11 @@ def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Seque
                  "length_bucketing": True},
         "model": {"d_model": width, "n_heads": 4, "n_layers": 2, "d_ff": 2 * width, "dropout": 0.1,
                   "norm_first": True, "positional": "sinusoidal", "pooling": "mean", "loss": "ce",
-                  "lr": 5e-4 if pretrain else 1e-3, "weight_decay": 0.01, "warmup_fraction": 0.1,
+                  "lr": FINE_TUNING_LR if pretrain else 1e-3, "weight_decay": 0.01, "warmup_fraction": 0.1,
                   "decay": "cosine"},
         "checkpoints": {"monitor": "val/f1_macro"},
         "trainer": {"max_epochs": epochs, "gradient_clip_val": 1.0, "log_every_n_steps": 50},
     }
-    steps = None
-    if pretrain:
-        # Its batches are the fold models' (derived, then the user's keys) with pretrain.data's keys over them.
-        shape = {"batch_size": batch, "max_length": max_length}
-        for section in (config.transformer.data, config.pretrain.data):
-            # A value that is no positive integer is left to the config checks that follow, which name it.
-            shape.update({key: value for key, value in section.items() if key in shape and _positive_int(value)})
-        steps, why = pretraining_steps(preset, len(corpus), shape["batch_size"], shape["max_length"])
-        if config.pretrain.max_steps is not None:
-            steps, why = config.pretrain.max_steps, "pretrain.max_steps"
-        notes.append(f"self-pretraining: {steps} masked-LM steps ({why}) on all {len(corpus)} train and test "
-                     "texts; the fold models start from its weights (fine-tuning lr 5e-4)")
-    return DerivedSettings(lightning, notes, steps)
+    # The self-pretraining's steps and its note come from its own batches, once its config is made
+    # (derived_pretraining, called by competition.validate.plan).
+    return DerivedSettings(lightning, notes)

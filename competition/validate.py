@@ -20,7 +20,7 @@ from typing import Any
 from competition.config import PipelineConfig
 from competition.data import Competition, is_missing
 from competition.errors import PipelineError
-from competition.autoconfig import derive
+from competition.autoconfig import derive, derived_pretraining
 from competition.fold_models import FoldModelConfigError, fit_args, pretrain_args, starting_from, user_config
 from competition.rules import threshold_metrics
 from competition.run_folder import fold_model_paths, pretrain_paths, sha256
@@ -191,16 +191,21 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
         raise ConfigError("the config does not fit this competition:\n- " + "\n- ".join(problems))
     derived: list[str] = []
     pretrain_section = config.pretrain
-    if config.transformer.enabled and lightning is None:
+    settings_derived = config.transformer.enabled and lightning is None
+    if settings_derived:
         settings = derive(config, competition.train_texts.tolist(), competition.test_texts.tolist(),
                           competition.class_counts.tolist())
         lightning, derived = user_config(config.transformer, settings.lightning), settings.notes
-        if settings.pretrain_steps is not None:
-            pretrain_section = dataclasses.replace(pretrain_section, max_steps=settings.pretrain_steps)
     pretraining = None
     if lightning is not None and pretrain_section.enabled:
         paths = pretrain_paths(config.output)
         pretraining = pretrain_args(lightning, pretrain_section, seed=config.seed, **paths)
+        if settings_derived:  # its steps are counted from the batches its config holds
+            n_texts = len(competition.train_texts) + len(competition.test_texts)
+            steps, note = derived_pretraining(config, n_texts, pretraining["data"])
+            derived.append(note)
+            pretrain_section = dataclasses.replace(pretrain_section, max_steps=steps)
+            pretraining = pretrain_args(lightning, pretrain_section, seed=config.seed, **paths)
     pinned_lightning = lightning  # the fold models' settings; where the pretraining's checkpoint lies is no setting
     if pretraining is not None:
         lightning = starting_from(lightning, paths["checkpoint"])

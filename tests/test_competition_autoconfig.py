@@ -8,8 +8,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from competition.autoconfig import PRESETS, derive, pretraining_steps, resolve, sequence_length, vocabulary_size
+from competition.autoconfig import (PRESETS, derive, derived_pretraining, pretraining_steps, resolve, sequence_length,
+                                    vocabulary_size)
 from competition.config import DataConfig, PipelineConfig, PretrainConfig, TransformerConfig
+from competition.fold_models import pretrain_args, user_config
+from competition.run_folder import pretrain_paths
 
 
 def config(**changes) -> PipelineConfig:
@@ -68,9 +71,11 @@ def test_pretraining_fits_the_lengths_with_the_run_tokenizer_and_lowers_the_fine
     on = derive(config(pretrain=PretrainConfig(enabled=True, max_steps=100)), texts, test, [400, 100])
     off = derive(config(pretrain=PretrainConfig(enabled=False)), texts, test, [400, 100])
     assert on.lightning["model"]["lr"] < off.lightning["model"]["lr"]
-    assert on.pretrain_steps == 100 and off.pretrain_steps is None
-    assert any("self-pretraining: 100 masked-LM steps (pretrain.max_steps) on all 550" in note for note in on.notes)
     assert not any("pretraining" in note for note in off.notes)
+    steps, note = derived_pretraining(config(pretrain=PretrainConfig(enabled=True, max_steps=100)), 550,
+                                      {"batch_size": 16, "max_length": 16})
+    assert steps == 100 and note.startswith("self-pretraining: 100 masked-LM steps (pretrain.max_steps) on all 550")
+    assert f"(fine-tuning lr {on.lightning['model']['lr']:g})" in note
 
 
 def test_a_small_corpus_gets_the_presets_passes_within_the_token_budget():
@@ -91,22 +96,29 @@ def test_a_small_corpus_gets_the_presets_passes_within_the_token_budget():
     assert pretraining_steps(PRESETS["best"], 25000, 64, 48)[0] == PRESETS["best"].pretrain_steps == 10000
 
 
-def test_derived_pretraining_steps_read_the_pretraining_batches():
+def _pretraining_steps(transformer: TransformerConfig, pretrain: PretrainConfig) -> tuple[int, dict]:
+    """What validate.plan does: derive, make the pretraining's config, count its steps from its data section."""
     texts, test = _texts(2400, 10), _texts(100, 10)  # 2,500 texts: 25 passes in batches of 16 are 3,907 steps
+    run = config(transformer=transformer, pretrain=pretrain)
+    user = user_config(transformer, derive(run, texts, test, [2000, 400]).lightning)
+    data = pretrain_args(user, pretrain, seed=0, **pretrain_paths("run"))["data"]
+    return derived_pretraining(run, 2500, data)[0], user["data"]
 
+
+def test_derived_pretraining_steps_read_the_pretraining_batches():
     def steps(batch_size: int, length: int) -> int:
         return pretraining_steps(PRESETS["default"], 2500, batch_size, length)[0]
 
-    derived = derive(config(pretrain=PretrainConfig(enabled=True)), texts, test, [2000, 400])
-    batch, length = derived.lightning["data"]["batch_size"], derived.lightning["data"]["max_length"]
-    assert batch == 16 and derived.pretrain_steps == steps(16, length) == 3907
-    assert any("self-pretraining: 3907 masked-LM steps (the preset's 25 passes" in note for note in derived.notes)
-    folds_of_8 = derive(config(transformer=TransformerConfig(data={"batch_size": 8}),
-                               pretrain=PretrainConfig(enabled=True)), texts, test, [2000, 400])
-    assert folds_of_8.pretrain_steps == steps(8, length) == 7813
-    bigger = derive(config(transformer=TransformerConfig(data={"batch_size": 8}),
-                           pretrain=PretrainConfig(enabled=True, data={"batch_size": 64})), texts, test, [2000, 400])
-    assert bigger.pretrain_steps == steps(64, length) == PRESETS["default"].pretrain_steps
+    derived, data = _pretraining_steps(TransformerConfig(), PretrainConfig(enabled=True))
+    assert data["batch_size"] == 16 and derived == steps(16, data["max_length"]) == 3907
+    folds_of_8, data = _pretraining_steps(TransformerConfig(data={"batch_size": 8}), PretrainConfig(enabled=True))
+    assert folds_of_8 == steps(8, data["max_length"]) == 7813
+    bigger, _ = _pretraining_steps(TransformerConfig(data={"batch_size": 8}),
+                                   PretrainConfig(enabled=True, data={"batch_size": 64}))
+    assert bigger == steps(64, data["max_length"]) == PRESETS["default"].pretrain_steps
+    _, note = derived_pretraining(config(pretrain=PretrainConfig(enabled=True)), 2500,
+                                  {"batch_size": 16, "max_length": data["max_length"]})
+    assert note.startswith("self-pretraining: 3907 masked-LM steps (the preset's 25 passes over the corpus")
 
 
 def test_resolve_fills_what_the_preset_decides_and_keeps_what_the_user_set():
@@ -126,12 +138,7 @@ def test_resolve_fills_what_the_preset_decides_and_keeps_what_the_user_set():
 
 @pytest.mark.parametrize("bad", [{"batch_size": 0}, {"batch_size": "x"}, {"max_length": -3}, {"batch_size": True}])
 def test_a_bad_batch_key_is_left_to_the_config_checks(bad):
-    # derive() must not divide by it or convert it: the pretraining's config check names the key afterwards
-    texts, test = _texts(2400, 10), _texts(100, 10)
-    good = derive(config(pretrain=PretrainConfig(enabled=True)), texts, test, [2000, 400])
-    for section in ("transformer", "pretrain"):
-        sections = {"transformer": TransformerConfig(data=bad), "pretrain": PretrainConfig(enabled=True)}
-        if section == "pretrain":
-            sections = {"pretrain": PretrainConfig(enabled=True, data=bad)}
-        derived = derive(config(**sections), texts, test, [2000, 400])
-        assert derived.pretrain_steps == good.pretrain_steps
+    # derived_pretraining must not divide by it or convert it: the pretraining's config check names it afterwards
+    steps, note = derived_pretraining(config(pretrain=PretrainConfig(enabled=True)), 2500,
+                                      {"batch_size": 16, "max_length": 16, **bad})
+    assert steps == PRESETS["default"].pretrain_steps and "(the preset's)" in note
