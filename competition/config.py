@@ -69,9 +69,10 @@ class TransformerConfig:
             predictions.
         checkpoint: Which checkpoint of each fold predicts: the last epoch's, or the best epoch's by the model's
             ``checkpoints.monitor`` (picked on the fold's own held-out rows, so its OOF scores flatter it a little).
-            With ``last`` a fold model validates after its last epoch only (nothing needs the others; the demo's
-            fold model then fits about 6% faster, to the same weights), unless its trainer sets
-            check_val_every_n_epoch or callbacks of its own (an EarlyStopping reads every validation).
+            With ``last`` a fold model does not validate and keeps only ``last.ckpt`` (its held-out rows are
+            predicted right after the fit, and nothing reads a validation; the weights are the same), unless its
+            trainer sets how it validates (limit_val_batches, check_val_every_n_epoch, val_check_interval,
+            num_sanity_val_steps) or callbacks of its own (an EarlyStopping reads every validation).
         parallel: How many fold models train at once, each in a worker process of its own (same results as one
             after another, byte for byte). null: as many as the machine takes: one per GPU when the fold models
             train on GPUs, else one per core at num_threads threads each. 1: one after another, in this process.

@@ -75,15 +75,17 @@ def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed
     ``user`` and the keys the pipeline owns. ``checkpoints`` is a fixed folder, where a rerun after a kill finds
     them; the logs go to ``folder/<logs>/version_<attempt>``, so each attempt keeps its own metrics.csv.
 
-    With ``checkpoint="last"`` no best epoch is needed: the held-out fold is validated once, after the last epoch
-    (``trainer.check_val_every_n_epoch`` = ``max_epochs``), unless ``user`` sets ``check_val_every_n_epoch``, trains
-    by ``max_steps`` or adds trainer callbacks (an ``EarlyStopping`` reads every validation). Validation changes no
-    weight (every batch is reseeded), so the model and its predictions are the same, byte for byte, and the fit
-    skips every validation pass but the last.
+    With ``checkpoint="last"`` nothing reads a validation: the held-out fold is predicted from ``last.ckpt`` right
+    after the fit (the out-of-fold predictions, scored by the pipeline), so the fit does not validate
+    (``trainer.limit_val_batches`` 0, no sanity check) and keeps no best epoch (``checkpoints.monitor`` null: only
+    ``last.ckpt``), unless ``user``'s trainer sets how it validates (``limit_val_batches``,
+    ``check_val_every_n_epoch``, ``val_check_interval``, ``num_sanity_val_steps``) or adds callbacks (an
+    ``EarlyStopping`` reads every validation). Validation changes no weight (every batch is reseeded), so the model
+    and its predictions are the same, byte for byte, as with validation.
     """
     train_table, test_table = tables
-    if checkpoint == "last" and _may_validate_last_epoch_only(user.get("trainer") or {}):
-        user = merge(user, {"trainer": {"check_val_every_n_epoch": user["trainer"]["max_epochs"]}})
+    if checkpoint == "last" and _leaves_validation_to_the_pipeline(user.get("trainer") or {}):
+        user = merge(user, {"trainer": {"limit_val_batches": 0}, "checkpoints": {"monitor": None}})
     return merge(user, {
         "seed_everything": seed,
         "data": {"train_path": str(train_table), "test_path": str(test_table), "id_column": ID, "text_column": TEXT,
@@ -96,14 +98,14 @@ def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed
     })
 
 
-def _may_validate_last_epoch_only(trainer: Mapping[str, Any]) -> bool:
-    """Whether a fold model's ``trainer`` section leaves the validation interval to the pipeline: it trains more
-    than one epoch by ``max_epochs`` and sets neither the interval nor callbacks that may read every validation."""
-    epochs = trainer.get("max_epochs")
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 2:
-        return False
-    return ("check_val_every_n_epoch" not in trainer and trainer.get("max_steps", -1) == -1
-            and not trainer.get("callbacks"))
+VALIDATION_KEYS = ("limit_val_batches", "check_val_every_n_epoch", "val_check_interval", "num_sanity_val_steps")
+"""The trainer keys that say how a fit validates: a fold model's config that sets one validates as it says."""
+
+
+def _leaves_validation_to_the_pipeline(trainer: Mapping[str, Any]) -> bool:
+    """Whether a fold model's ``trainer`` section sets none of :data:`VALIDATION_KEYS` and no callbacks (which may
+    read every validation)."""
+    return not any(key in trainer for key in VALIDATION_KEYS) and not trainer.get("callbacks")
 
 
 # What the pretraining takes from the fold models' config: the encoder's shape and the tokenizer's settings, so that

@@ -91,29 +91,39 @@ def test_unknown_positive_class_is_rejected_before_training(data_dir, tmp_path, 
     assert not (tmp_path / "run").exists()
 
 
-def test_with_the_last_checkpoint_the_fold_models_validate_after_their_last_epoch_only(two_seed_run):
-    # transformer.checkpoint: last (the default) needs no best epoch; validation changes no weight.
-    config = yaml.safe_load((fold_dir(two_seed_run, 0, 0) / "logs" / "version_0" / "config.yaml").read_text())
+def test_with_the_last_checkpoint_the_fold_models_do_not_validate_and_keep_only_last_ckpt(two_seed_run):
+    # transformer.checkpoint: last (the default) needs no best epoch, and the held-out rows are predicted right after
+    # the fit: nothing reads a validation. It changes no weight (the demo's recorded bytes hold).
+    folder = fold_dir(two_seed_run, 0, 0)
+    config = yaml.safe_load((folder / "logs" / "version_0" / "config.yaml").read_text())
     epochs = config["trainer"]["max_epochs"]
-    assert epochs > 1 and config["trainer"]["check_val_every_n_epoch"] == epochs
-    metrics = pd.read_csv(fold_dir(two_seed_run, 0, 0) / "logs" / "version_0" / "metrics.csv")
-    assert metrics.dropna(subset=["val/f1_macro"])["epoch"].tolist() == [epochs - 1]
+    assert epochs > 1 and config["trainer"]["limit_val_batches"] == 0 and config["checkpoints"]["monitor"] is None
+    metrics = pd.read_csv(folder / "logs" / "version_0" / "metrics.csv")
+    assert not [column for column in metrics if column.startswith("val/")]
     assert metrics.dropna(subset=["train/loss_epoch"])["epoch"].tolist() == list(range(epochs))
+    assert sorted(path.name for path in (folder / "checkpoints").iterdir()) == ["last.ckpt"]
+    assert (folder / FOLD_OOF_FILE).is_file()  # its held-out rows were predicted from last.ckpt
 
 
-def test_fit_args_validates_every_epoch_for_the_best_checkpoint_or_where_the_config_asks(tmp_path):
+def test_fit_args_validates_for_the_best_checkpoint_or_where_the_config_asks(tmp_path):
     paths = dict(tables=(tmp_path / "train.csv", tmp_path / "test.csv"), k=0, seed=0, folder=tmp_path,
                  checkpoints=tmp_path / "checkpoints", logs="logs")
-    user = {"trainer": {"max_epochs": 6}}
-    assert fit_args(user, **paths, checkpoint="last")["trainer"]["check_val_every_n_epoch"] == 6
-    assert "check_val_every_n_epoch" not in fit_args(user, **paths, checkpoint="best")["trainer"]
-    mine = {"trainer": {"max_epochs": 6, "check_val_every_n_epoch": 2}}
-    assert fit_args(mine, **paths, checkpoint="last")["trainer"]["check_val_every_n_epoch"] == 2
+    user = {"trainer": {"max_epochs": 6}, "checkpoints": {"monitor": "val/f1_macro"}}
+    last = fit_args(user, **paths, checkpoint="last")
+    assert last["trainer"]["limit_val_batches"] == 0 and last["checkpoints"]["monitor"] is None
+    best = fit_args(user, **paths, checkpoint="best")
+    assert "limit_val_batches" not in best["trainer"] and best["checkpoints"]["monitor"] == "val/f1_macro"
+    for key, value in [("check_val_every_n_epoch", 2), ("limit_val_batches", 0.5), ("val_check_interval", 10),
+                       ("num_sanity_val_steps", 0)]:
+        mine = {"trainer": {"max_epochs": 6, key: value}, "checkpoints": {"monitor": "val/f1_macro"}}
+        args = fit_args(mine, **paths, checkpoint="last")
+        assert args["trainer"][key] == value and args["checkpoints"]["monitor"] == "val/f1_macro", key
+        assert key == "limit_val_batches" or "limit_val_batches" not in args["trainer"], key
     by_steps = {"trainer": {"max_epochs": -1, "max_steps": 300}}
-    assert "check_val_every_n_epoch" not in fit_args(by_steps, **paths, checkpoint="last")["trainer"]
+    assert fit_args(by_steps, **paths, checkpoint="last")["trainer"]["limit_val_batches"] == 0
     stopping = {"trainer": {"max_epochs": 6, "callbacks": [
         {"class_path": "pytorch_lightning.callbacks.EarlyStopping", "init_args": {"monitor": "val/f1_macro"}}]}}
-    assert "check_val_every_n_epoch" not in fit_args(stopping, **paths, checkpoint="last")["trainer"]
+    assert "limit_val_batches" not in fit_args(stopping, **paths, checkpoint="last")["trainer"]
 
 
 def test_with_the_best_checkpoint_the_fold_models_validate_every_epoch_and_predict_with_the_best(data_dir, tmp_path):
