@@ -71,8 +71,8 @@ class TransformerConfig:
             ``checkpoints.monitor`` (picked on the fold's own held-out rows, so its OOF scores flatter it a little).
             With ``last`` a fold model does not validate and keeps only ``last.ckpt`` (its held-out rows are
             predicted right after the fit, and nothing reads a validation; the weights are the same), unless its
-            trainer sets how it validates (limit_val_batches, check_val_every_n_epoch, val_check_interval,
-            num_sanity_val_steps) or callbacks of its own (an EarlyStopping reads every validation).
+            trainer sets how often or how much it validates (limit_val_batches, check_val_every_n_epoch,
+            val_check_interval) or callbacks of its own (an EarlyStopping reads every validation).
         parallel: How many fold models train at once, each in a worker process of its own (same results as one
             after another, byte for byte). null: as many as the machine takes: one per GPU when the fold models
             train on GPUs, else one per core at num_threads threads each. 1: one after another, in this process.

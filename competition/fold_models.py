@@ -78,9 +78,9 @@ def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed
     With ``checkpoint="last"`` nothing reads a validation: the held-out fold is predicted from ``last.ckpt`` right
     after the fit (the out-of-fold predictions, scored by the pipeline), so the fit does not validate
     (``trainer.limit_val_batches`` 0, no sanity check) and keeps no best epoch (``checkpoints.monitor`` null: only
-    ``last.ckpt``), unless ``user``'s trainer sets how it validates (``limit_val_batches``,
-    ``check_val_every_n_epoch``, ``val_check_interval``, ``num_sanity_val_steps``) or adds callbacks (an
-    ``EarlyStopping`` reads every validation). Validation changes no weight (every batch is reseeded), so the model
+    ``last.ckpt``), unless ``user``'s trainer sets how often or how much it validates (``limit_val_batches``,
+    ``check_val_every_n_epoch``, ``val_check_interval``) or adds callbacks (an ``EarlyStopping`` reads every
+    validation). Validation changes no weight (every batch is reseeded), so the model
     and its predictions are the same, byte for byte, as with validation.
     """
     train_table, test_table = tables
@@ -98,8 +98,9 @@ def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed
     })
 
 
-VALIDATION_KEYS = ("limit_val_batches", "check_val_every_n_epoch", "val_check_interval", "num_sanity_val_steps")
-"""The trainer keys that say how a fit validates: a fold model's config that sets one validates as it says."""
+VALIDATION_KEYS = ("limit_val_batches", "check_val_every_n_epoch", "val_check_interval")
+"""The trainer keys that say how often or how much a fit validates: a fold model's config that sets one validates as
+it says. (``num_sanity_val_steps`` is not one: turning the sanity check off asks for less validation, not more.)"""
 
 
 def _leaves_validation_to_the_pipeline(trainer: Mapping[str, Any]) -> bool:

@@ -113,14 +113,15 @@ def test_fit_args_validates_for_the_best_checkpoint_or_where_the_config_asks(tmp
     assert last["trainer"]["limit_val_batches"] == 0 and last["checkpoints"]["monitor"] is None
     best = fit_args(user, **paths, checkpoint="best")
     assert "limit_val_batches" not in best["trainer"] and best["checkpoints"]["monitor"] == "val/f1_macro"
-    for key, value in [("check_val_every_n_epoch", 2), ("limit_val_batches", 0.5), ("val_check_interval", 10),
-                       ("num_sanity_val_steps", 0)]:
+    for key, value in [("check_val_every_n_epoch", 2), ("limit_val_batches", 0.5), ("val_check_interval", 10)]:
         mine = {"trainer": {"max_epochs": 6, key: value}, "checkpoints": {"monitor": "val/f1_macro"}}
         args = fit_args(mine, **paths, checkpoint="last")
         assert args["trainer"][key] == value and args["checkpoints"]["monitor"] == "val/f1_macro", key
         assert key == "limit_val_batches" or "limit_val_batches" not in args["trainer"], key
     by_steps = {"trainer": {"max_epochs": -1, "max_steps": 300}}
     assert fit_args(by_steps, **paths, checkpoint="last")["trainer"]["limit_val_batches"] == 0
+    no_sanity = {"trainer": {"max_epochs": 6, "num_sanity_val_steps": 0}}  # less validation asked: none at all
+    assert fit_args(no_sanity, **paths, checkpoint="last")["trainer"]["limit_val_batches"] == 0
     stopping = {"trainer": {"max_epochs": 6, "callbacks": [
         {"class_path": "pytorch_lightning.callbacks.EarlyStopping", "init_args": {"monitor": "val/f1_macro"}}]}}
     assert "limit_val_batches" not in fit_args(stopping, **paths, checkpoint="last")["trainer"]
