@@ -259,15 +259,15 @@ def main() -> None:
         for progress_bar in (False, True):
             fold_times, bare_times = [], []
             for repeat in range(options.repeats):
-                # Pairs alternate which loop runs first (fold-bare, bare-fold, ...), so a machine whose speed drifts
-                # steadily favours neither.
-                for loop in ("fold", "bare") if repeat % 2 == 0 else ("bare", "fold"):
-                    if loop == "fold":
-                        seconds, fold_steps, _ = bench.fold_loop(progress_bar)
-                        fold_times.append(seconds)
-                    else:
-                        seconds, bare_steps, _ = bench.bare_loop()
-                        bare_times.append(seconds)
+                # Pairs alternate which loop runs first, so a machine whose speed drifts steadily favours neither.
+                fold_first = repeat % 2 == 0
+                if fold_first:
+                    fold_seconds, fold_steps, _ = bench.fold_loop(progress_bar)
+                bare_seconds, bare_steps, _ = bench.bare_loop()
+                if not fold_first:
+                    fold_seconds, fold_steps, _ = bench.fold_loop(progress_bar)
+                fold_times.append(fold_seconds)
+                bare_times.append(bare_seconds)
                 if options.extras:
                     extras_times.append(bench.bare_loop(extras=True)[0])
             fold, bare = statistics.median(fold_times), statistics.median(bare_times)

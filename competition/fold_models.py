@@ -80,8 +80,8 @@ def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed
     (``trainer.limit_val_batches`` 0, no sanity check) and keeps no best epoch (``checkpoints.monitor`` null: only
     ``last.ckpt``), unless ``user``'s trainer sets how often or how much it validates (``limit_val_batches``,
     ``check_val_every_n_epoch``, ``val_check_interval``) or adds callbacks (an ``EarlyStopping`` reads every
-    validation). Validation changes no weight (every batch is reseeded), so the model
-    and its predictions are the same, byte for byte, as with validation.
+    validation). Validation changes no weight (every batch is reseeded), so the model and its predictions are the
+    same, byte for byte, as with validation.
     """
     train_table, test_table = tables
     if checkpoint == "last" and _leaves_validation_to_the_pipeline(user.get("trainer") or {}):
