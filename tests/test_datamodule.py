@@ -2,6 +2,7 @@
 restoring the tokenizer from a checkpoint without reading the training file."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -360,3 +361,30 @@ def test_state_dict_serialises_the_tokenizer_once(csv, monkeypatch):
     other = datamodule(csv(table(n_ham=20, n_spam=20), "other.csv"))
     dm.load_state_dict(other.state_dict())  # a new tokenizer: serialised anew
     assert dm.state_dict()["tokenizer"] == to_json(other.fitted_tokenizer) != first["tokenizer"]
+
+
+def test_fit_writes_tokenizer_and_labels_beside_the_logs_and_never_into_the_working_directory(csv, tmp_path,
+                                                                                             monkeypatch):
+    import pytorch_lightning as pl
+    from pytorch_lightning.loggers import CSVLogger
+
+    train_path = csv(table())
+    here = tmp_path / "project"
+    here.mkdir()
+    (here / "tokenizer.json").write_text("the user's own tokenizer\n")
+    monkeypatch.chdir(here)
+    # Without a logger, Lightning's log_dir is default_root_dir: the working directory here.
+    dm = datamodule(train_path)
+    dm.trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False)
+    assert Path(dm.trainer.log_dir).resolve() == here.resolve()
+    dm.setup("fit")
+    assert (here / "tokenizer.json").read_text() == "the user's own tokenizer\n"
+    assert sorted(path.name for path in here.iterdir()) == ["tokenizer.json"]
+    # With a logger, both files go to its folder.
+    dm = datamodule(train_path)
+    dm.trainer = pl.Trainer(accelerator="cpu", devices=1, logger=CSVLogger(tmp_path / "logs", name="run"),
+                            enable_progress_bar=False)
+    dm.setup("fit")
+    log_dir = Path(dm.trainer.log_dir)
+    assert SubwordTokenizer.load(log_dir / "tokenizer.json").to_json() == dm.fitted_tokenizer.to_json()
+    assert json.loads((log_dir / "labels.json").read_text())["classes"] == ["ham", "spam"]

@@ -147,9 +147,11 @@ class TokenizedDataModule(pl.LightningDataModule):
         return tokenizer.fit(texts)
 
     def _write_artifacts(self, trainer: pl.Trainer) -> None:
-        """``tokenizer.json`` and the :meth:`_artifacts` into the Trainer's ``log_dir`` (from rank 0)."""
+        """``tokenizer.json`` and the :meth:`_artifacts` into the Trainer's ``log_dir`` (from rank 0), when it has a
+        logger: without one, Lightning's ``log_dir`` is ``default_root_dir``, by default the working directory,
+        whose own ``tokenizer.json`` (a common name) must not be replaced. The checkpoints hold both anyway."""
         log_dir = trainer.log_dir  # every rank must ask: it is broadcast from rank 0
-        if log_dir is None or not trainer.is_global_zero:
+        if log_dir is None or not trainer.loggers or not trainer.is_global_zero:
             return
         write_text(Path(log_dir, "tokenizer.json"), self._fitted_tokenizer().to_json())
         for name, text in self._artifacts().items():
