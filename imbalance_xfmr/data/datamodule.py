@@ -19,8 +19,8 @@ them into the model when it instantiates it, before the Trainer exists.
 Saving and reloading the fitted state: the tokenizer and the label encoding are part of the DataModule's
 ``state_dict``, which Lightning stores in every checkpoint; on ``fit`` they are also written as ``tokenizer.json`` and
 ``labels.json`` into the Trainer's ``log_dir`` (when it has a logger). Give ``checkpoint_path`` (the
-``imbalance-xfmr`` CLI does it from ``--ckpt_path``) and the DataModule takes tokenizer and labels from that checkpoint instead of refitting: prediction
-never reads the training file and never fits anything on test texts.
+``imbalance-xfmr`` CLI does it from ``--ckpt_path``) and the DataModule takes tokenizer and labels from that
+checkpoint instead of refitting: prediction never reads the training file and never fits anything on test texts.
 """
 
 from __future__ import annotations
