@@ -28,11 +28,13 @@ What this CLI adds to LightningCLI:
         dirpath: null              # null: <log_dir>/checkpoints; a fixed folder lets a rerun find earlier checkpoints
         monitor: val/f1_macro      # the best epoch, best-<epoch>-<step>.ckpt; null: last.ckpt only
         mode: null                 # null: min for a loss, max otherwise
+        last_every_seconds: 30     # last.ckpt at an epoch's end once 30 s have passed, and after the last epoch
       trainer:
         deterministic: true        # the default here (Lightning's is false)
 
-  The Trainer gets the best-epoch checkpoint (when ``checkpoints.monitor`` is set), ``last.ckpt`` rewritten every
-  epoch, :class:`~imbalance_xfmr.training.BatchSeed` and :class:`~imbalance_xfmr.training.AtomicCheckpointIO`, and
+  The Trainer gets the best-epoch checkpoint (when ``checkpoints.monitor`` is set), ``last.ckpt``
+  (:class:`~imbalance_xfmr.training.LastCheckpoint`), :class:`~imbalance_xfmr.training.BatchSeed`,
+  :class:`~imbalance_xfmr.training.AtomicCheckpointIO` and :class:`~imbalance_xfmr.training.NoProfiler`, and
   no other ``ModelCheckpoint`` (``trainer.callbacks`` may not hold one). ``fit --ckpt_path last`` resumes from
   :func:`~imbalance_xfmr.training.readable_checkpoint` of the checkpoint folder, or trains from scratch when it
   holds none, saying so.
@@ -103,6 +105,7 @@ from imbalance_xfmr.training import (
     AtomicCheckpointIO,
     BatchSeed,
     CheckpointSettings,
+    NoProfiler,
     checkpoint_callbacks,
     checkpoint_folder,
     readable_checkpoint,
@@ -200,8 +203,13 @@ class ImbalanceXfmrCLI(LightningCLI):
     def check_training_config(self, config: Namespace) -> None:
         """The checks of the training keys that need no data: ``checkpoints`` and ``trainer.callbacks``."""
         if not isinstance(config.get("checkpoints"), (Namespace, CheckpointSettings)):
-            raise ConfigError("checkpoints: must be a mapping with dirpath, monitor and mode (or left out), not null")
+            raise ConfigError("checkpoints: must be a mapping with dirpath, monitor, mode and last_every_seconds (or "
+                              "left out), not null")
         self.check_monitor(config.checkpoints.monitor)
+        every = config.checkpoints.last_every_seconds
+        if not every >= 0:  # also NaN
+            raise ConfigError(f"checkpoints.last_every_seconds: {every!r} is not a number of seconds >= 0; write 0 "
+                              "to rewrite last.ckpt after every epoch")
         callbacks = config.get("trainer.callbacks")
         callbacks = [] if callbacks is None else callbacks if isinstance(callbacks, list) else [callbacks]
         for callback in callbacks:
@@ -213,9 +221,10 @@ class ImbalanceXfmrCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
         """The Trainer of the config, with the checkpoint callbacks of ``checkpoints``, :class:`BatchSeed` (with
-        ``reseed_every_batch``), :class:`AtomicCheckpointIO` (unless ``trainer.plugins`` holds a CheckpointIO) and a
-        progress bar redrawn every :data:`PROGRESS_BAR_REFRESH_RATE` batches (unless ``trainer.enable_progress_bar``
-        is false or ``trainer.callbacks`` holds a progress bar)."""
+        ``reseed_every_batch``), :class:`AtomicCheckpointIO` (unless ``trainer.plugins`` holds a CheckpointIO),
+        :class:`NoProfiler` (unless ``trainer.profiler`` names one) and a progress bar redrawn every
+        :data:`PROGRESS_BAR_REFRESH_RATE` batches (unless ``trainer.enable_progress_bar`` is false or
+        ``trainer.callbacks`` holds a progress bar)."""
         config = self._subcommand_config()
         settings = self._get(self.config_init, "checkpoints")
         self.check_monitor(settings.monitor, self.model)
@@ -231,6 +240,8 @@ class ImbalanceXfmrCLI(LightningCLI):
         if trainer_config.get("enable_progress_bar", True) is not False and not any(
                 isinstance(callback, ProgressBar) for callback in [*given, *callbacks]):
             callbacks.append(TQDMProgressBar(refresh_rate=PROGRESS_BAR_REFRESH_RATE))
+        if trainer_config.get("profiler") is None and not trainer_config.get("barebones"):
+            trainer_config["profiler"] = NoProfiler()
         plugins = trainer_config.get("plugins")
         plugins = [] if plugins is None else list(plugins) if isinstance(plugins, (list, tuple)) else [plugins]
         if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):

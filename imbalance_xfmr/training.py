@@ -6,9 +6,12 @@ checkpoints go and how a killed run continues is the Trainer's configuration, bu
 its Trainer through the CLI (e.g. one model per cross-validation fold) gets exactly the same:
 
 - :class:`CheckpointSettings` and :func:`checkpoint_callbacks`: the best epoch by a monitored validation metric as
-  ``best-<epoch>-<step>.ckpt`` and ``last.ckpt`` rewritten every epoch, in one folder.
+  ``best-<epoch>-<step>.ckpt`` and ``last.ckpt`` (:class:`LastCheckpoint`: at an epoch's end, at most every
+  ``last_every_seconds``, and after the last epoch), in one folder.
 - :class:`AtomicCheckpointIO`: checkpoints written through :func:`imbalance_xfmr.data.io.atomic_open` (temporary
   file, fsync, rename), so a kill or a full disk mid-write leaves the old checkpoint or the new one, never a part.
+- :class:`NoProfiler`: no profiling, at no cost per hook call (Lightning's default profiler costs about 1% of a
+  small model's step).
 - :class:`BatchSeed`: torch reseeded from (seed, epoch, batch index) before every training batch, so a run resumed
   from an epoch-end checkpoint trains bit for bit like one that never stopped (:func:`seed_torch`: what
   ``torch.manual_seed`` does to the generators in use, without its cost).
@@ -18,8 +21,10 @@ its Trainer through the CLI (e.g. one model per cross-validation fold) gets exac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +38,7 @@ from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning_fabric.utilities.data import _set_sampler_epoch
 from lightning_utilities.core.apply_func import apply_to_collection
 from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.profilers import PassThroughProfiler
 from pytorch_lightning.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
@@ -56,11 +62,15 @@ class CheckpointSettings:
         monitor: validation metric that picks the best epoch, saved as ``best-<epoch>-<step>.ckpt`` (e.g.
             ``val/f1_macro``, ``val/balanced_accuracy``, ``val/pr_auc``, ``val/loss``). null: only ``last.ckpt``.
         mode: ``max`` or ``min`` for the monitor. null: ``min`` for a loss, ``max`` otherwise.
+        last_every_seconds: ``last.ckpt`` is rewritten at the end of a training epoch once this many seconds have
+            passed since it was last written (or since training started), and always after the last epoch: a killed
+            fit loses at most this long plus an epoch. 0: after every epoch (Lightning's rule).
     """
 
     dirpath: str | None = None
     monitor: str | None = "val/f1_macro"
     mode: Literal["max", "min"] | None = None
+    last_every_seconds: float = 30.0
 
     @property
     def resolved_mode(self) -> Literal["max", "min"]:
@@ -77,8 +87,9 @@ def checkpoint_callbacks(settings: CheckpointSettings) -> list[ModelCheckpoint]:
     ``last.ckpt`` is a ``ModelCheckpoint`` of its own (no monitor, one file, no version counter), not
     ``ModelCheckpoint(save_last=True)``: in Lightning 2.6 that rewrites ``last.ckpt`` only when a new best is saved,
     so after the monitored metric got worse it would hold the best epoch, not the last. It is written at the end of
-    every training epoch, validated or not (``trainer.check_val_every_n_epoch`` > 1 validates less often; Lightning
-    would then write a checkpoint without a monitor only after validations), so a killed fit loses at most an epoch.
+    a training epoch, validated or not (``trainer.check_val_every_n_epoch`` > 1 validates less often; Lightning
+    would then write a checkpoint without a monitor only after validations), at most every
+    ``settings.last_every_seconds`` and after the last epoch (:class:`LastCheckpoint`).
     """
     callbacks = []
     if settings.monitor is not None:
@@ -90,15 +101,63 @@ def checkpoint_callbacks(settings: CheckpointSettings) -> list[ModelCheckpoint]:
             auto_insert_metric_name=False,
             save_top_k=1,
         ))
-    callbacks.append(ModelCheckpoint(
-        dirpath=settings.dirpath,
-        filename=ModelCheckpoint.CHECKPOINT_NAME_LAST,
-        monitor=None,
-        save_top_k=1,
-        enable_version_counter=False,  # overwrite last.ckpt instead of writing last-v1.ckpt beside it
-        save_on_train_epoch_end=True,  # what Lightning does anyway when every epoch is validated
-    ))
+    callbacks.append(LastCheckpoint(settings.dirpath, settings.last_every_seconds))
     return callbacks
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """``last.ckpt``, rewritten at the end of a training epoch once ``every_seconds`` have passed since it was last
+    written (or since training started), and always after the last epoch (max_epochs or max_steps reached, or the
+    Trainer told to stop); ``every_seconds`` 0: after every epoch.
+
+    Only at the end of an epoch, never in the middle of one, because a fit resumed from an epoch's end trains bit
+    for bit as an uninterrupted one (:class:`BatchSeed`); Lightning's ``train_time_interval`` saves mid-epoch. Each
+    write costs about 10 ms for the demo's model (torch.save, fsync, rename): 2% of a fit whose epochs last half a
+    second, nothing that a kill could cost when they last ten. Under DDP, rank 0's clock decides for every rank.
+    """
+
+    def __init__(self, dirpath: str | os.PathLike | None, every_seconds: float) -> None:
+        super().__init__(
+            dirpath=dirpath,
+            filename=ModelCheckpoint.CHECKPOINT_NAME_LAST,
+            monitor=None,
+            save_top_k=1,
+            enable_version_counter=False,  # overwrite last.ckpt instead of writing last-v1.ckpt beside it
+            save_on_train_epoch_end=True,  # what Lightning does anyway when every epoch is validated
+        )
+        if not every_seconds >= 0:
+            raise ValueError(f"every_seconds must be a number of seconds >= 0, got {every_seconds!r}")
+        self.every_seconds = float(every_seconds)
+        self._written_at = _clock()
+        # Lightning builds a callback's state_key (a repr of its settings) at each of its hook calls, some 40 a
+        # training step; the settings it is made of do not change after __init__.
+        self._state_key = super().state_key
+
+    @property
+    def state_key(self) -> str:
+        return self._state_key
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        self._written_at = _clock()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        due = self.every_seconds == 0 or _clock() - self._written_at >= self.every_seconds or _last_epoch(trainer)
+        if trainer.strategy.broadcast(due):
+            super().on_train_epoch_end(trainer, pl_module)
+            self._written_at = _clock()
+
+
+_clock = time.monotonic
+
+
+def _last_epoch(trainer: pl.Trainer) -> bool:
+    """Whether the fit stops after the epoch ending now (called at its ``on_train_epoch_end``)."""
+    if trainer.should_stop:  # early stopping, max_time
+        return True
+    if trainer.max_steps != -1 and trainer.global_step >= trainer.max_steps:
+        return True
+    return trainer.max_epochs not in (None, -1) and trainer.current_epoch + 1 >= trainer.max_epochs
 
 
 def best_checkpoint(folder: str | os.PathLike) -> Path | None:
@@ -137,6 +196,22 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             return
         with atomic_open(local_path, "wb") as handle:
             torch.save(checkpoint, handle)
+
+
+class NoProfiler(PassThroughProfiler):
+    """What a Trainer without a profiler uses (Lightning's ``PassThroughProfiler``: nothing recorded), with a
+    ``profile`` context that costs nothing.
+
+    Lightning opens ``trainer.profiler.profile(name)`` around every hook it calls, some 100 times a training step;
+    the base class's is a generator-based ``@contextmanager`` (about 1.5 us to open and close), this one returns a
+    shared ``nullcontext``: about 1% of the demo model's training step on one CPU thread. Any profiler a config names
+    (``trainer.profiler: simple``) replaces it.
+    """
+
+    _NOTHING = contextlib.nullcontext()
+
+    def profile(self, action_name: str) -> contextlib.AbstractContextManager:
+        return self._NOTHING
 
 
 class BatchSeed(pl.Callback):

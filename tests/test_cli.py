@@ -8,7 +8,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 import yaml
-from kills import KillAtSecondEpoch, SimulatedKill
+from kills import SimulatedKill, kill_at_second_epoch
 
 from imbalance_xfmr.cli import DEFAULT_SEED, PARSER_KWARGS, ConfigError, ImbalanceXfmrCLI, check_config, main, make_cli
 from imbalance_xfmr.data import TextDataModule
@@ -196,7 +196,8 @@ def test_fit_writes_last_and_one_best_checkpoint_into_checkpoints_dirpath_and_no
     files = checkpoint_files(data)
     assert len(files) == 2 and files[1] == "ck/last.ckpt" and files[0].startswith("ck/best-")
     config = yaml.safe_load((data / "lightning_logs" / "version_0" / "config.yaml").read_text())
-    assert config["checkpoints"] == {"dirpath": str(data / "ck"), "monitor": "val/f1_macro", "mode": None}
+    assert config["checkpoints"] == {"dirpath": str(data / "ck"), "monitor": "val/f1_macro", "mode": None,
+                                     "last_every_seconds": 30.0}
     assert config["reseed_every_batch"] is True and config["trainer"]["deterministic"] is True
     assert torch.load(data / "ck" / "last.ckpt", weights_only=True)["epoch"] == 1
 
@@ -240,7 +241,7 @@ def test_a_killed_fit_resumed_with_ckpt_path_last_trains_exactly_like_an_uninter
 
     def trainer_that_gets_killed(self, **kwargs):
         trainer = build_trainer(self, **kwargs)
-        trainer.callbacks.append(KillAtSecondEpoch())
+        kill_at_second_epoch(trainer)
         return trainer
 
     with monkeypatch.context() as patch:
@@ -293,7 +294,8 @@ def test_print_config_shows_the_training_keys(data, capsys):
     with pytest.raises(SystemExit):
         main(["fit", *data_args(data), "--print_config"])
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed["checkpoints"] == {"dirpath": None, "monitor": "val/f1_macro", "mode": None}
+    assert printed["checkpoints"] == {"dirpath": None, "monitor": "val/f1_macro", "mode": None,
+                                      "last_every_seconds": 30.0}
     assert printed["reseed_every_batch"] is True and printed["trainer"]["deterministic"] is True
 
 
@@ -344,6 +346,10 @@ def test_check_config_accepts_the_project_configs(name):
         ({"data": {"batch_size": "big"}}, "data.batch_size: expected int, got 'big'"),
         ({"trainer": {"max_epochs": "x"}}, "trainer.max_epochs: expected int or null, got 'x'"),
         ({"checkpoints": {"mode": "best"}}, "checkpoints.mode: 'best' is not one of 'max', 'min' (or null)"),
+        ({"checkpoints": {"last_every_seconds": -1}}, "checkpoints.last_every_seconds: -1.0 is not a number of "
+         "seconds >= 0; write 0 to rewrite last.ckpt after every epoch"),
+        ({"checkpoints": {"last_every_seconds": "often"}},
+         "checkpoints.last_every_seconds: expected float, got 'often'"),
         ({"model": {"checkpoint_monitor": "val/loss"}},
          "model.checkpoint_monitor: unknown key; it is now checkpoints.monitor"),
         ({"trainer": {"logger": {"class_path": "pytorch_lightning.loggers.CSVLogger",

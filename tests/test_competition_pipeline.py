@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kills import KillAtSecondEpoch, SimulatedKill
+from kills import SimulatedKill, kill_at_second_epoch
 from scipy.special import expit, logit, softmax
 from scipy.stats import rankdata
 from sklearn.metrics import balanced_accuracy_score, matthews_corrcoef
@@ -117,7 +117,7 @@ def _kill_fold_1(data_dir, output, monkeypatch, *extra):
     def build_killing_fold_1(args):
         cli = build(args)
         if args["data"]["val_fold"] == 1:
-            cli.trainer.callbacks.append(KillAtSecondEpoch())
+            kill_at_second_epoch(cli.trainer)
         return cli
 
     with monkeypatch.context() as patch:

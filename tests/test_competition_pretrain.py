@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from kills import KillAtSecondEpoch, SimulatedKill
+from kills import SimulatedKill, kill_at_second_epoch
 from tiny_competition import write_tiny_competition
 
 import competition.pretrain
@@ -79,7 +79,7 @@ def test_a_killed_pretraining_resumes_and_the_run_ends_with_the_same_bytes(first
 
     def killing(args):
         cli = build(args)
-        cli.trainer.callbacks.append(KillAtSecondEpoch())
+        kill_at_second_epoch(cli.trainer)
         return cli
 
     with monkeypatch.context() as patch:

@@ -104,6 +104,7 @@ def _user_config(resampling: str, trainer: dict, records: Path) -> dict:
             "callbacks": [{"class_path": "ddp_recorder.ShardRecorder", "init_args": {"folder": str(records)}}],
             **trainer,
         },
+        "checkpoints": {"last_every_seconds": 0},  # last.ckpt after every epoch: each rank takes rank 0's decision
     }
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from kills import KillAtSecondEpoch, SimulatedKill
+from kills import SimulatedKill, kill_at_second_epoch
 
 from imbalance_xfmr.cli import (
     ConfigError,
@@ -199,7 +199,7 @@ def test_a_killed_pretraining_resumed_with_ckpt_path_last_ends_with_the_uninterr
 
     def trainer_that_gets_killed(self, **kwargs):
         trainer = build_trainer(self, **kwargs)
-        trainer.callbacks.append(KillAtSecondEpoch())
+        kill_at_second_epoch(trainer)
         return trainer
 
     killed = corpus / f"killed_{len(length)}"

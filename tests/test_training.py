@@ -7,9 +7,10 @@ import warnings
 
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, TensorDataset
 
 import imbalance_xfmr.training
 from imbalance_xfmr.sampling.torch_sampler import (
@@ -21,6 +22,8 @@ from imbalance_xfmr.training import (
     AtomicCheckpointIO,
     BatchSeed,
     CheckpointSettings,
+    LastCheckpoint,
+    NoProfiler,
     checkpoint_callbacks,
     readable_checkpoint,
 )
@@ -161,6 +164,87 @@ def test_checkpoint_callbacks_best_by_the_monitor_then_last_every_epoch() -> Non
     assert checkpoint_callbacks(CheckpointSettings(monitor="val/loss", mode="max"))[0].mode == "max"
     (only_last,) = checkpoint_callbacks(CheckpointSettings(monitor=None))
     assert isinstance(only_last, ModelCheckpoint) and only_last.filename == "last" and only_last.dirpath is None
+
+
+class _Linear(pl.LightningModule):
+    """The smallest module a Trainer fits: a linear layer on random inputs, 4 batches an epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = torch.nn.Linear(3, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.layer(batch[0]).square().mean()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+class _RecordingIO(AtomicCheckpointIO):
+    """Records the epoch of every checkpoint it writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs: list[int] = []
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        self.epochs.append(checkpoint["epoch"])
+        super().save_checkpoint(checkpoint, path, storage_options)
+
+
+def _fit_and_record(tmp_path, every_seconds: float, callbacks=(), **trainer) -> list[int]:
+    """The epochs whose end wrote last.ckpt in a fit of :class:`_Linear` (trainer settings ``trainer``)."""
+    io = _RecordingIO()
+    fit = pl.Trainer(callbacks=[*callbacks, LastCheckpoint(tmp_path, every_seconds)], plugins=[io], logger=False,
+                     enable_progress_bar=False, enable_model_summary=False, **trainer)
+    fit.fit(_Linear(), DataLoader(TensorDataset(torch.randn(16, 3)), batch_size=4))
+    assert torch.load(tmp_path / LAST_CHECKPOINT, weights_only=True)["global_step"] == fit.global_step
+    return io.epochs
+
+
+class _EpochsOf20Seconds(pl.Callback):
+    """Moves the fake clock 20 seconds forward at the start of every epoch."""
+
+    def __init__(self, now: list[float]) -> None:
+        self.now = now
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.now[0] += 20.0
+
+
+class _StopAfterEpoch1(pl.Callback):
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == 1:
+            trainer.should_stop = True
+
+
+def test_last_checkpoint_is_written_once_the_interval_has_passed_and_after_the_last_epoch(tmp_path,
+                                                                                            monkeypatch) -> None:
+    now = [0.0]
+    monkeypatch.setattr(imbalance_xfmr.training, "_clock", lambda: now[0])
+    # Epochs end at 20, 40, 60, 80, 100 s: due at 40 (40 s after the start), 80 (40 s after that), and the last.
+    assert _fit_and_record(tmp_path / "a", 30, [_EpochsOf20Seconds(now)], max_epochs=5) == [1, 3, 4]
+    assert _fit_and_record(tmp_path / "b", 0, [_EpochsOf20Seconds(now)], max_epochs=5) == [0, 1, 2, 3, 4]
+    assert _fit_and_record(tmp_path / "c", 1e9, [_EpochsOf20Seconds(now)], max_epochs=5) == [4]
+
+
+def test_last_checkpoint_is_written_when_max_steps_or_a_stop_ends_the_fit(tmp_path) -> None:
+    assert _fit_and_record(tmp_path / "steps", 1e9, max_epochs=-1, max_steps=10) == [2]  # mid-epoch 2, 4 steps an epoch
+    assert _fit_and_record(tmp_path / "stop", 1e9, [_StopAfterEpoch1()], max_epochs=5) == [1]
+
+
+def test_last_checkpoint_keeps_lightnings_state_key_and_rejects_a_negative_interval(tmp_path) -> None:
+    last = LastCheckpoint(tmp_path, 30)
+    assert last.state_key == ModelCheckpoint.state_key.fget(last)
+    with pytest.raises(ValueError, match="every_seconds must be a number of seconds >= 0, got -1"):
+        LastCheckpoint(tmp_path, -1)
+
+
+def test_no_profiler_profiles_nothing_at_no_cost() -> None:
+    profiler = NoProfiler()
+    with profiler.profile("[Callback]x.on_train_batch_end") as entered:
+        assert entered is None
+    assert profiler.profile("a") is profiler.profile("b") and profiler.summary() == ""
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytorch_lightning as pl
 
+from imbalance_xfmr.training import LastCheckpoint
+
 DEMO = Path("competition/demo/binary")
 
 
@@ -30,6 +32,12 @@ class KillOnce(pl.Callback):
 
     def __init__(self, marker: str, val_fold: int = 1, epoch: int = 1) -> None:
         self.marker, self.val_fold, self.epoch = Path(marker), val_fold, epoch
+
+    def on_fit_start(self, trainer, pl_module):
+        # The epoch before the kill writes last.ckpt, as one that outlasts checkpoints.last_every_seconds would.
+        for callback in trainer.callbacks:
+            if isinstance(callback, LastCheckpoint):
+                callback.every_seconds = 0.0
 
     def on_train_epoch_start(self, trainer, pl_module):
         if (trainer.datamodule.val_fold == self.val_fold and trainer.current_epoch == self.epoch
