@@ -11,7 +11,9 @@ derived value with the reason it was chosen (written to the manifest and the rep
 - self-pretraining (masked-language-model pretraining of the encoder on every train and test text, without labels;
   see :mod:`competition.pretrain`), the fold models starting from its weights: the preset's steps, or more passes
   over a small corpus while they stay within a budget of token positions (task-adaptive pretraining pays with
-  passes, Gururangan et al. 2020; the budget bounds its time).
+  passes, Gururangan et al. 2020; the budget bounds its time); a pretraining within that budget is repeated with
+  other seeds, fold model j of every fold starting from pretraining j mod their number (a small corpus's
+  pretraining varies most from seed to seed, and the fold ensemble then averages over several).
 
 Any derived value is overridden by its key (``--transformer.data '{max_length: 128}'``, ``--transformer.model
 '{d_model: 64}'``, ``--transformer.trainer '{max_epochs: 5}'``, ``--pretrain.max_steps 500``). A YAML in
@@ -47,6 +49,7 @@ class Preset:
     pretrain_passes: int  # more steps, up to this many passes over the corpus (0: none)...
     pretrain_tokens: int  # ...as long as they cost at most this many token positions (steps x batch x max_length)
     n_seeds: int  # fold models per fold (seed averaging)
+    pretrain_seeds: int  # pretrainings, when one costs at most pretrain_tokens (never more than n_seeds)
     max_width: int  # the widest d_model the row count may earn
     max_length: int  # the longest sequence a fold model reads
 
@@ -54,15 +57,15 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     # fast: a first look at a new competition: the demo end to end in 20 s, 20,000 short texts in 2 minutes (2 cores).
     "fast": Preset(fold_steps=400, pretrain_steps=300, pretrain_passes=0, pretrain_tokens=0, n_seeds=1,
-                   max_width=64, max_length=128),
+                   pretrain_seeds=1, max_width=64, max_length=128),
     # default: 5-6 minutes for 5,000 short texts, 17.5 for 20,000, 19 for 5,500 long articles (2 cores). Its token
     # budget is a little under the 9.2 million of its 3,000 steps on 20,000 short texts (batches of 64 x 48), whose
     # whole run must stay within 20 minutes: they keep their 3,000 steps.
     "default": Preset(fold_steps=2000, pretrain_steps=3000, pretrain_passes=25, pretrain_tokens=8_000_000, n_seeds=2,
-                      max_width=128, max_length=256),
-    # best: longer pretraining and five seeds per fold: 2.3 times the default's time on trec.
+                      pretrain_seeds=2, max_width=128, max_length=256),
+    # best: longer pretraining, three of them on a small corpus, and five seeds per fold.
     "best": Preset(fold_steps=3000, pretrain_steps=10000, pretrain_passes=50, pretrain_tokens=24_000_000, n_seeds=5,
-                   max_width=128, max_length=256),
+                   pretrain_seeds=3, max_width=128, max_length=256),
 }
 
 WIDE_ROWS = 2500  # from this many training rows on, fold models are max_width wide (below, 64)
@@ -74,17 +77,20 @@ COVERED_SHARE = 95  # max_length covers this percentile of the training texts' t
 def resolve(config: PipelineConfig) -> PipelineConfig:
     """``config`` with the preset's choices filled in where the user left them null: ``transformer.n_seeds`` and
     ``pretrain.enabled`` (with a ``transformer.lightning_config`` YAML: 1 and false), and with a YAML
-    ``pretrain.max_steps`` (derived settings derive it from the data: :func:`pretraining_steps`)."""
+    ``pretrain.max_steps`` and ``pretrain.n_seeds`` (the preset's steps, and 1; derived settings derive them from the
+    data: :func:`pretraining_steps`, :func:`derived_pretraining_seeds`)."""
     preset = PRESETS[config.preset]
     derived = config.transformer.lightning_config is None
     # `is None`, not `or`: an explicit 0 must reach the validation and its error, not become the preset's value.
     n_seeds, max_steps, enabled = config.transformer.n_seeds, config.pretrain.max_steps, config.pretrain.enabled
     transformer = dataclasses.replace(
         config.transformer, n_seeds=(preset.n_seeds if derived else 1) if n_seeds is None else n_seeds)
-    if max_steps is None and not derived:
-        max_steps = preset.pretrain_steps
+    pretrain_seeds = config.pretrain.n_seeds
+    if not derived:
+        max_steps = preset.pretrain_steps if max_steps is None else max_steps
+        pretrain_seeds = 1 if pretrain_seeds is None else pretrain_seeds
     pretrain = dataclasses.replace(config.pretrain, enabled=derived if enabled is None else enabled,
-                                   max_steps=max_steps)
+                                   max_steps=max_steps, n_seeds=pretrain_seeds)
     return dataclasses.replace(config, transformer=transformer, pretrain=pretrain)
 
 
@@ -152,6 +158,37 @@ def derived_pretraining(config: PipelineConfig, n_texts: int, data: Mapping[str,
                    f"fold models start from its weights (fine-tuning lr {FINE_TUNING_LR:g})")
 
 
+def derived_pretraining_seeds(config: PipelineConfig, steps: int, data: Mapping[str, Any]) -> tuple[int, str]:
+    """(pretrainings, the note that says why) of derived fold-model settings whose self-pretraining takes ``steps``
+    of the batches ``data`` holds (its ``imbalance-xfmr pretrain`` data section): ``pretrain.n_seeds``, else the
+    preset's ``pretrain_seeds`` when those steps cost at most its ``pretrain_tokens`` token positions, else 1; never
+    more than ``transformer.n_seeds`` (resolved), since fold model j starts from pretraining j mod their number.
+
+    Why: on a small corpus the pretraining's seed moves the fold models more than anything else (trec's
+    Transformer, out of fold: 1.1 points between three pretraining seeds; 0.16 between two and five fine-tuning
+    seeds of one), and such a pretraining is cheap; a large or long corpus, whose one pretraining hits the budget,
+    keeps one."""
+    n_models = config.transformer.n_seeds or 1
+    if config.pretrain.n_seeds is not None:
+        n = config.pretrain.n_seeds
+        why = "pretrain.n_seeds"
+    else:
+        preset = PRESETS[config.preset]
+        batch_size, max_length = data.get("batch_size"), data.get("max_length")
+        sizes_known = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (batch_size, max_length))
+        tokens = steps * batch_size * max_length if sizes_known else None
+        if tokens is not None and tokens <= preset.pretrain_tokens and preset.pretrain_seeds > 1:
+            n = min(preset.pretrain_seeds, n_models)
+            why = (f"a pretraining costs {tokens:,} token positions, within the preset's {preset.pretrain_tokens:,}; "
+                   f"up to {preset.pretrain_seeds}, one per fold-model seed")
+        else:
+            n = 1
+            why = ("the preset's" if preset.pretrain_seeds == 1 or tokens is None else
+                   f"a pretraining costs {tokens:,} token positions, more than the preset's {preset.pretrain_tokens:,}")
+    starts = "every fold model starts from it" if n == 1 else f"fold model j of a fold starts from pretraining j % {n}"
+    return n, f"pretrain.n_seeds {n}: {why}; {starts}"
+
+
 def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Sequence[str],
            class_counts: Sequence[int]) -> DerivedSettings:
     """The fold models' config for this competition under ``config.preset`` (see the module docstring)."""
@@ -193,6 +230,6 @@ def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Seque
         "checkpoints": {"monitor": "val/f1_macro"},
         "trainer": {"max_epochs": epochs, "gradient_clip_val": 1.0, "log_every_n_steps": 50},
     }
-    # The self-pretraining's steps and its note come from its own batches, once its config is made
-    # (derived_pretraining, called by competition.validate.plan).
+    # The self-pretraining's steps, its seeds and their notes come from its own batches, once its config is made
+    # (derived_pretraining and derived_pretraining_seeds, called by competition.validate.plan).
     return DerivedSettings(lightning, notes)

@@ -98,7 +98,8 @@ class TransformerConfig:
 @dataclass
 class PretrainConfig:
     """Self-pretraining: masked-language-model pretraining of the fold models' encoder on every train and test
-    text (no labels), once per run, with the run's one tokenizer; the fold models start from its weights.
+    text (no labels), once per run (or once per pretraining seed), with the run's one tokenizer; the fold models
+    start from its weights.
 
     Args:
         enabled: null: on when the fold models' settings are derived (transformer.lightning_config null), off with
@@ -107,6 +108,11 @@ class PretrainConfig:
             a small corpus (see competition.autoconfig.pretraining_steps).
         mask_probability: Share of the tokens masked (BERT's 15%: of those, 80% [MASK], 10% a random token, 10%
             unchanged).
+        n_seeds: Pretrainings, each with its own seed; fold model j of every fold (transformer.n_seeds) starts from
+            pretraining j mod n_seeds, so the fold ensemble averages over pretrainings. null: with derived
+            fold-model settings the preset's (default 2, best 3, fast 1) when a pretraining costs at most the
+            preset's token budget (a small corpus), else 1, never more than transformer.n_seeds; with a
+            lightning_config YAML, 1.
         model: Overrides of the pretraining model (e.g. {lr: 0.0005}); the encoder's shape is the fold models'.
         trainer: Overrides of its Trainer section (e.g. {log_every_n_steps: 10}).
         data: Overrides of its data section (e.g. {batch_size: 64, val_fraction: 0.1}).
@@ -115,6 +121,7 @@ class PretrainConfig:
     enabled: Optional[bool] = None
     max_steps: Optional[int] = None
     mask_probability: float = 0.15
+    n_seeds: Optional[int] = None
     model: dict = field(default_factory=dict)
     trainer: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)

@@ -68,6 +68,12 @@ def model_seed(seed: int, k: int, j: int, n_folds: int) -> int:
     return seed + k + j * n_folds
 
 
+def pretraining_seed(seed: int, p: int) -> int:
+    """The seed of the run's pretraining with seed index ``p`` (``pretrain.n_seeds``): ``seed`` for the first (so
+    that adding pretrainings leaves it as it was), then ``seed + 1000 * p``, away from the next runs' seeds."""
+    return seed + 1000 * p
+
+
 def fit_args(user: Mapping[str, Any], *, tables: tuple[Path, Path], k: int, seed: int,
              folder: Path, checkpoints: Path, logs: str, checkpoint: Literal["last", "best"]) -> dict[str, Any]:
     """The ``imbalance-xfmr fit`` config of fold ``k``'s model trained with ``seed`` in ``folder`` (the paths of

@@ -33,7 +33,7 @@ from competition.decide import models_of
 from competition.document import Block, Heading, Image, Paragraph, Table, literal, to_html, to_markdown
 from competition.errors import PipelineError
 from competition.rules import ArgmaxRule, DecisionRule, StrengthCheck, ThresholdRule
-from competition.run_folder import RunFolder
+from competition.run_folder import PretrainResult, RunFolder
 from imbalance_xfmr.metrics import (
     BINARY_THRESHOLD_METRICS,
     average_precision_score,
@@ -398,19 +398,31 @@ def _settings_blocks(run: RunFolder) -> tuple[list[Block], dict[str, Any]]:
                    Table(["setting", "why"], [[f"`{setting.strip()}`", literal(why.strip())]
                                               for setting, why in (note.split(":", 1) for note in derived["notes"])],
                          numeric=[False, False])]
-    done, curve = run.read_pretrain_done(), run.read_pretrain_curve()
-    if done is not None:
-        lines = {}
-        for column, name in (("train/loss", "train (epoch mean)"), ("val/loss", "held-out texts")):
-            if curve is not None and column in curve:
-                points = curve[["step", column]].dropna()
-                lines[name] = (points["step"].to_numpy(), points[column].to_numpy())
-        numbers["pretraining"] = {"steps": done.steps, "epochs": done.epochs, "seconds": done.seconds,
-                                  **{name: values.tolist() for name, (_, values) in lines.items()}}
+    done: list[PretrainResult] = []  # pretraining 0, 1, ... (pretrain.n_seeds), each finished in turn
+    while (record := run.read_pretrain_done(len(done))) is not None:
+        done.append(record)
+    if done:
+        lines, runs = {}, []
+        for p, record in enumerate(done):
+            curve, own = run.read_pretrain_curve(p), {}
+            for column, name in (("train/loss", "train (epoch mean)"), ("val/loss", "held-out texts")):
+                if curve is not None and column in curve:
+                    points = curve[["step", column]].dropna()
+                    own[name] = (points["step"].to_numpy(), points[column].to_numpy())
+            lines.update({(name if len(done) == 1 else f"seed {p + 1}: {name}"): line for name, line in own.items()})
+            runs.append({"steps": record.steps, "epochs": record.epochs, "seconds": record.seconds,
+                         **{name: values.tolist() for name, (_, values) in own.items()}})
+        numbers["pretraining"] = runs[0] if len(runs) == 1 else {**runs[0], "seeds": runs}
+        if len(done) == 1:
+            what = (f"{done[0].steps} steps, {done[0].epochs} epochs, {done[0].seconds:.0f} s; every fold model "
+                    "started from its weights and its tokenizer.")
+        else:
+            what = (f"{len(done)} pretrainings, each with its own seed ("
+                    + "; ".join(f"{r.steps} steps, {r.epochs} epochs, {r.seconds:.0f} s" for r in done)
+                    + f"); fold model j of every fold started from pretraining j mod {len(done)}: its weights and "
+                    "its tokenizer.")
         blocks += [Heading("Self-pretraining"),
-                   Paragraph(f"Masked-language-model pretraining of the encoder on every train and test text: "
-                             f"{done.steps} steps, {done.epochs} epochs, {done.seconds:.0f} s; every fold model "
-                             "started from its weights and its tokenizer.")]
+                   Paragraph(f"Masked-language-model pretraining of the encoder on every train and test text: {what}")]
         if lines:
             blocks.append(Image("pretraining_loss.png", "pretraining loss curve",
                                 plots.loss_curves(lines, "Self-pretraining: masked-LM loss")))

@@ -11,7 +11,8 @@ probabilities, the decision rules...). Layout, in the order the steps write it::
     baseline_test.csv                         id, proba_<class>...  (the fold ensemble)
     folds/train.csv, folds/test.csv train:    the tables the fold models read (id, text, label, fold / id, text)
     pretrain/                       pretrain: checkpoints/ (last.ckpt: the encoder and the run's tokenizer),
-                                              logs/version_<attempt>/metrics.csv (the loss curve), done.json
+                                              logs/version_<attempt>/metrics.csv (the loss curve), done.json;
+                                              seed_<p>/ likewise, pretraining p's (pretrain.n_seeds > 1)
     folds/fold_<k>[_seed_<j>]/                one fold model: checkpoints/, logs/, done.json (train),
                                               predictions_oof.csv and predictions_test.csv (predict)
     oof.csv, test_per_fold.csv, test.csv      predict: the Transformer's, laid out like the baseline's
@@ -107,11 +108,14 @@ def fold_model_paths(run_path: str | Path, k: int = 0, j: int = 0) -> dict[str, 
             "checkpoints": folder / CHECKPOINTS, "logs": LOGS}
 
 
-def pretrain_paths(run_path: str | Path) -> dict[str, Any]:
-    """Where the run's self-pretraining lives in the run folder ``run_path``: ``"tables"`` (the texts it reads:
-    the fold models' tables), ``"folder"``, ``"checkpoints"``, ``"logs"`` (the logger's name) and ``"checkpoint"``
-    (``last.ckpt``, what the fold models start from and take their tokenizer from)."""
+def pretrain_paths(run_path: str | Path, p: int = 0) -> dict[str, Any]:
+    """Where the run's self-pretraining with seed index ``p`` (``pretrain.n_seeds``) lives in the run folder
+    ``run_path``: ``"tables"`` (the texts it reads: the fold models' tables), ``"folder"``, ``"checkpoints"``,
+    ``"logs"`` (the logger's name) and ``"checkpoint"`` (``last.ckpt``, what the fold models start from and take
+    their tokenizer from). The first's folder is ``pretrain``, the others' ``pretrain/seed_<p>``."""
     folder = Path(run_path) / PRETRAIN
+    if p > 0:
+        folder = folder / f"seed_{p}"
     return {"tables": fold_model_paths(run_path)["tables"], "folder": folder, "checkpoints": folder / CHECKPOINTS,
             "logs": LOGS, "checkpoint": folder / CHECKPOINTS / LAST_CHECKPOINT}
 
@@ -442,22 +446,22 @@ class RunFolder:
         write_csv(paths[1], test)
         return paths
 
-    def pretrain_paths(self) -> dict[str, Any]:
+    def pretrain_paths(self, p: int = 0) -> dict[str, Any]:
         """:func:`pretrain_paths` in this run folder."""
-        return pretrain_paths(self.path)
+        return pretrain_paths(self.path, p)
 
-    def read_pretrain_done(self) -> PretrainResult | None:
-        """The pretraining's ``done.json`` (None while it is not finished)."""
-        return _read_record(self.pretrain_paths()["folder"] / DONE, PretrainResult, "pretrain")
+    def read_pretrain_done(self, p: int = 0) -> PretrainResult | None:
+        """Pretraining ``p``'s ``done.json`` (None while it is not finished)."""
+        return _read_record(self.pretrain_paths(p)["folder"] / DONE, PretrainResult, "pretrain")
 
-    def write_pretrain_done(self, result: PretrainResult) -> None:
-        write_json(self.pretrain_paths()["folder"] / DONE, asdict(result))
+    def write_pretrain_done(self, result: PretrainResult, p: int = 0) -> None:
+        write_json(self.pretrain_paths(p)["folder"] / DONE, asdict(result))
 
-    def read_pretrain_curve(self) -> pd.DataFrame | None:
-        """The pretraining's losses, one row per logged step: ``step``, ``epoch``, ``train/loss`` (epoch means),
+    def read_pretrain_curve(self, p: int = 0) -> pd.DataFrame | None:
+        """Pretraining ``p``'s losses, one row per logged step: ``step``, ``epoch``, ``train/loss`` (epoch means),
         ``val/loss``, ``val/accuracy`` where logged, over every attempt (a resumed one continues the steps); None
         without logs."""
-        logs = self.pretrain_paths()["folder"] / LOGS
+        logs = self.pretrain_paths(p)["folder"] / LOGS
         frames = [pd.read_csv(path) for path in sorted(logs.glob("version_*/metrics.csv"),
                                                         key=lambda p: int(p.parent.name.split("_")[1]))]
         if not frames:

@@ -39,9 +39,9 @@ import torch
 
 from competition.context import Context
 from competition.errors import PipelineError
-from competition.fold_models import build, fit_args, is_distributed, merge, model_seed, torch_threads
+from competition.fold_models import build, fit_args, is_distributed, merge, model_seed, starting_from, torch_threads
 from competition.folds import run_folds
-from competition.pretrain import step_pretrain
+from competition.pretrain import pretrainings_done, step_pretrain
 from competition.run_folder import (
     FoldResult,
     RunFolder,
@@ -172,10 +172,14 @@ def summary_table(results: Sequence[FoldResult]) -> str:
 
 
 def fold_model_args(ctx: Context, k: int, j: int, n_folds: int) -> tuple[int, dict[str, Any]]:
-    """(seed, ``imbalance-xfmr fit`` config) of fold ``k``'s model with seed index ``j`` in this run (the predict
-    step derives its predict configs from the same)."""
+    """(seed, ``imbalance-xfmr fit`` config) of fold ``k``'s model with seed index ``j`` in this run, started from
+    pretraining ``j mod pretrain.n_seeds`` when there is pretraining (the predict step derives its predict configs
+    from the same)."""
     seed = model_seed(ctx.config.seed, k, j, n_folds)
-    return seed, fit_args(ctx.plan.lightning, k=k, seed=seed, **ctx.run.fold_model_paths(k, j),
+    user, n_pretrainings = ctx.plan.lightning, len(ctx.plan.pretrainings)
+    if n_pretrainings > 1:
+        user = starting_from(user, ctx.run.pretrain_paths(j % n_pretrainings)["checkpoint"])
+    return seed, fit_args(user, k=k, seed=seed, **ctx.run.fold_model_paths(k, j),
                           checkpoint=ctx.config.transformer.checkpoint)
 
 
@@ -187,8 +191,8 @@ def step_train(ctx: Context) -> None:
         run.log("train: disabled (transformer.enabled=false)")
         return
     fold = run_folds(ctx)
-    if ctx.plan.pretraining is not None and run.read_pretrain_done() is None:
-        step_pretrain(ctx)  # the fold models start from it (`train` may run before `pretrain`, e.g. as a job)
+    if not pretrainings_done(ctx):
+        step_pretrain(ctx)  # the fold models start from them (`train` may run before `pretrain`, e.g. as a job)
     run.pin("transformer")
     run.write_fold_tables(ctx.competition, fold)
     n_folds, n_seeds = int(fold.max()) + 1, config.transformer.n_seeds

@@ -20,8 +20,15 @@ from typing import Any
 from competition.config import PipelineConfig
 from competition.data import Competition, is_missing
 from competition.errors import PipelineError
-from competition.autoconfig import derive, derived_pretraining
-from competition.fold_models import FoldModelConfigError, fit_args, pretrain_args, starting_from, user_config
+from competition.autoconfig import derive, derived_pretraining, derived_pretraining_seeds
+from competition.fold_models import (
+    FoldModelConfigError,
+    fit_args,
+    pretrain_args,
+    pretraining_seed,
+    starting_from,
+    user_config,
+)
 from competition.rules import threshold_metrics
 from competition.run_folder import fold_model_paths, pretrain_paths, sha256
 from imbalance_xfmr.cli import ConfigError as LightningConfigError
@@ -43,8 +50,9 @@ class Plan:
     positive_class: str | None  # binary tasks: the threshold's class; None for multiclass tasks
     source: str  # the submitted model: submission.source, or the blend when both models are enabled, else the one
     lightning: dict[str, Any] | None  # the fold models' user config (YAML or derived, + overrides); None without
-    # Transformer. With pretraining it starts from the pretraining's checkpoint (model.init_from, data.tokenizer_path)
-    pretraining: dict[str, Any] | None  # the `imbalance-xfmr pretrain` config; None without pretraining
+    # Transformer. With pretraining it starts from the first pretraining's checkpoint (model.init_from,
+    # data.tokenizer_path); fold model j starts from pretraining j mod len(pretrainings) (fold_model_config)
+    pretrainings: list[dict[str, Any]]  # the `imbalance-xfmr pretrain` configs (pretrain.n_seeds); [] without
     derived: list[str]  # why each derived fold-model setting was chosen (empty with a lightning_config YAML)
     data_files: dict[str, dict[str, str]]  # name -> {"path", "sha256"} of the competition's files
     pins: dict[str, dict[str, Any]]  # artifact group -> what its outputs depend on (see competition.run_folder)
@@ -66,6 +74,12 @@ def _problems_without_data(config: PipelineConfig) -> list[str]:
     at_least("transformer.num_threads", config.transformer.num_threads, 1, "null (torch's default) or an integer")
     at_least("transformer.parallel", config.transformer.parallel, 1, "null (as the machine takes) or an integer")
     at_least("pretrain.max_steps", config.pretrain.max_steps, 1, "null (the preset's) or an integer")
+    at_least("pretrain.n_seeds", config.pretrain.n_seeds, 1, "null (the preset's) or an integer")
+    n_models, n_pretrainings = config.transformer.n_seeds, config.pretrain.n_seeds
+    if n_models is not None and n_pretrainings is not None and n_pretrainings > max(n_models, 1):
+        problems.append(f"pretrain.n_seeds {n_pretrainings} is more than transformer.n_seeds {n_models}: fold model j "
+                        f"starts from pretraining j mod pretrain.n_seeds, so pretrainings past {n_models} would "
+                        f"start none; set pretrain.n_seeds to at most {n_models}")
     if not 0 < config.pretrain.mask_probability < 1:
         problems.append(f"pretrain.mask_probability must be in (0, 1) (BERT: 0.15), got "
                         f"{config.pretrain.mask_probability}")
@@ -196,24 +210,25 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
         settings = derive(config, competition.train_texts.tolist(), competition.test_texts.tolist(),
                           competition.class_counts.tolist())
         lightning, derived = user_config(config.transformer, settings.lightning), settings.notes
-    pretraining = None
+    pretrainings: list[dict[str, Any]] = []
     if lightning is not None and pretrain_section.enabled:
-        paths = pretrain_paths(config.output)
-        pretraining = pretrain_args(lightning, pretrain_section, seed=config.seed, **paths)
-        if settings_derived:  # its steps are counted from the batches its config holds
+        if settings_derived:  # its steps and seeds are counted from the batches its config holds
+            data = pretrain_args(lightning, pretrain_section, seed=config.seed, **pretrain_paths(config.output))["data"]
             n_texts = len(competition.train_texts) + len(competition.test_texts)
-            steps, note = derived_pretraining(config, n_texts, pretraining["data"])
-            derived.append(note)
-            pretrain_section = dataclasses.replace(pretrain_section, max_steps=steps)
-            pretraining = pretrain_args(lightning, pretrain_section, seed=config.seed, **paths)
+            steps, note = derived_pretraining(config, n_texts, data)
+            n_seeds, seeds_note = derived_pretraining_seeds(config, steps, data)
+            derived += [note, seeds_note]
+            pretrain_section = dataclasses.replace(pretrain_section, max_steps=steps, n_seeds=n_seeds)
+        pretrainings = [pretrain_args(lightning, pretrain_section, seed=pretraining_seed(config.seed, p),
+                                      **pretrain_paths(config.output, p)) for p in range(pretrain_section.n_seeds)]
     pinned_lightning = lightning  # the fold models' settings; where the pretraining's checkpoint lies is no setting
-    if pretraining is not None:
-        lightning = starting_from(lightning, paths["checkpoint"])
+    if pretrainings:
+        lightning = starting_from(lightning, pretrain_paths(config.output)["checkpoint"])
     # The fold models' config first: the pretraining's is made from it, so a bad key of theirs is named as theirs.
     if lightning is not None:
         _check_fold_model_config(config, lightning, len(competition.classes))
-    if pretraining is not None:
-        _check_pretraining_config(pretraining)
+    if pretrainings:
+        _check_pretraining_config(pretrainings[0])  # the others differ by their seed and folders only
     fold_seed = config.seed if config.folds.seed is None else config.folds.seed
     positive = None
     if len(competition.classes) == 2:
@@ -233,12 +248,16 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
     pins = {"folds": folds, "baseline": {**folds, "baseline": section("baseline")},
             "transformer": {**folds, "seed": config.seed, "transformer": section("transformer"),
                             "lightning": pinned_lightning}}
-    if pretraining is not None:
-        # The pretraining's config with the run folder written as <run>, so that the pin holds no path.
+    if pretrainings:
+        # The pretraining's config with the run folder written as <run>, so that the pin holds no path; the seeds
+        # of more pretrainings than one (a pin of one pretraining has none: a run folder written before they could
+        # be several keeps its pin).
         placeholder = pretrain_args(pinned_lightning, pretrain_section, seed=config.seed, **pretrain_paths("<run>"))
         pins["pretrain"] = {"data": data, "pretrain": placeholder}
+        if len(pretrainings) > 1:
+            pins["pretrain"]["seeds"] = [pretraining_seed(config.seed, p) for p in range(len(pretrainings))]
         pins["transformer"]["pretrain"] = pins["pretrain"]
     enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]
     source = config.submission.source or ("blend" if len(enabled) == 2 else enabled[0])
-    return Plan(fold_seed, positive, source, lightning, pretraining, derived, data_files, pins)
+    return Plan(fold_seed, positive, source, lightning, pretrainings, derived, data_files, pins)
 

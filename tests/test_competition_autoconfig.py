@@ -8,8 +8,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from competition.autoconfig import (PRESETS, derive, derived_pretraining, pretraining_steps, resolve, sequence_length,
-                                    vocabulary_size)
+from competition.autoconfig import (PRESETS, derive, derived_pretraining, derived_pretraining_seeds, pretraining_steps,
+                                    resolve, sequence_length, vocabulary_size)
 from competition.config import DataConfig, PipelineConfig, PretrainConfig, TransformerConfig
 from competition.fold_models import pretrain_args, user_config
 from competition.run_folder import pretrain_paths
@@ -125,8 +125,10 @@ def test_resolve_fills_what_the_preset_decides_and_keeps_what_the_user_set():
     derived = resolve(config(preset="best"))
     assert derived.transformer.n_seeds == PRESETS["best"].n_seeds
     assert derived.pretrain.enabled is True and derived.pretrain.max_steps is None  # derive() counts the steps
+    assert derived.pretrain.n_seeds is None  # derived_pretraining_seeds decides, from the pretraining's cost
     yaml_run = resolve(config(transformer=TransformerConfig(lightning_config="x.yaml")))
     assert yaml_run.transformer.n_seeds == 1 and yaml_run.pretrain.enabled is False
+    assert yaml_run.pretrain.n_seeds == 1
     assert yaml_run.pretrain.max_steps == PRESETS["default"].pretrain_steps
     explicit = resolve(config(transformer=TransformerConfig(n_seeds=3), pretrain=PretrainConfig(enabled=False,
                                                                                                  max_steps=7)))
@@ -142,3 +144,23 @@ def test_a_bad_batch_key_is_left_to_the_config_checks(bad):
     steps, note = derived_pretraining(config(pretrain=PretrainConfig(enabled=True)), 2500,
                                       {"batch_size": 16, "max_length": 16, **bad})
     assert steps == PRESETS["default"].pretrain_steps and "(the preset's)" in note
+
+
+def test_a_small_corpus_is_pretrained_once_per_fold_model_seed_up_to_the_presets_count():
+    small = {"batch_size": 16, "max_length": 24}  # trec: 9,300 steps of 16 x 24 are 3.6M token positions
+    two_models = dataclasses.replace(resolve(config()).transformer, n_seeds=2)
+    n, note = derived_pretraining_seeds(config(transformer=two_models), 9300, small)
+    assert n == 2 and note.startswith("pretrain.n_seeds 2: a pretraining costs 3,571,200 token positions, within the "
+                                      "preset's 8,000,000") and note.endswith("starts from pretraining j % 2")
+    # More token positions than the budget (the 20,000-text benchmark: 3,000 steps of 64 x 48): one pretraining.
+    n, note = derived_pretraining_seeds(config(transformer=two_models), 3000, {"batch_size": 64, "max_length": 48})
+    assert n == 1 and "9,216,000 token positions, more than the preset's 8,000,000" in note
+    five = dataclasses.replace(two_models, n_seeds=5)
+    assert derived_pretraining_seeds(config(preset="best", transformer=five), 18600, small)[0] == 3
+    assert derived_pretraining_seeds(config(preset="fast", transformer=two_models), 300, small)[0] == 1
+    one_model = dataclasses.replace(two_models, n_seeds=1)
+    assert derived_pretraining_seeds(config(transformer=one_model), 9300, small)[0] == 1  # none for a second
+    n, note = derived_pretraining_seeds(config(transformer=five, pretrain=PretrainConfig(n_seeds=4)), 9300, small)
+    assert n == 4 and note.startswith("pretrain.n_seeds 4: pretrain.n_seeds;")
+    unknown_batch = {"batch_size": "x", "max_length": 24}  # left to the pretraining's config check
+    assert derived_pretraining_seeds(config(transformer=two_models), 9300, unknown_batch)[0] == 1

@@ -51,6 +51,8 @@ def test_a_run_without_config_derives_its_settings_and_records_why(first_run):
     assert any(note.startswith("max_vocab_size ") for note in notes)
     pins = manifest["pins"]
     assert "pretrain" in pins and pins["transformer"]["pretrain"] == pins["pretrain"]
+    assert "seeds" not in pins["pretrain"]  # one pretraining: the pin of a run folder written before there could be two
+    assert any(note.startswith("pretrain.n_seeds 1: ") for note in notes)
     report = (first_run / "report" / "report.md").read_text()
     assert "Derived settings" in report and notes[0].split(":")[0] in report
     assert "Self-pretraining" in report and (first_run / "report" / "pretraining_loss.png").is_file()
@@ -95,6 +97,47 @@ def test_a_killed_pretraining_resumes_and_the_run_ends_with_the_same_bytes(first
     assert all(torch.equal(final[key], uninterrupted[key]) for key in final)
     for name in REPRODUCIBLE:
         assert (output / name).read_bytes() == (first_run / name).read_bytes(), name
+
+
+def test_two_pretrainings_with_their_own_seeds_each_start_every_other_fold_model(data_dir, tmp_path):
+    output = tmp_path / "two"
+    run(data_dir, output, "--transformer.n_seeds", "2", "--pretrain.n_seeds", "2")
+    first = output / "pretrain" / "checkpoints" / "last.ckpt"
+    second = output / "pretrain" / "seed_1" / "checkpoints" / "last.ckpt"
+    assert json.loads((output / "pretrain" / "seed_1" / "done.json").read_text())["steps"] == 9
+    for fold in (0, 1):
+        for folder, pretrained in ((f"fold_{fold}", first), (f"fold_{fold}_seed_1", second)):
+            checkpoint = output / "folds" / folder / "checkpoints" / "last.ckpt"
+            assert torch.load(checkpoint, map_location="cpu", weights_only=True)["hyper_parameters"]["init_from"] == \
+                str(pretrained)
+    one, two = (torch.load(path, map_location="cpu", weights_only=True) for path in (first, second))
+    assert one["PretrainDataModule"]["tokenizer"] == two["PretrainDataModule"]["tokenizer"]  # the run's one tokenizer
+    assert not torch.equal(one["state_dict"]["model.token_embedding.weight"],
+                           two["state_dict"]["model.token_embedding.weight"])  # another seed, other weights
+    manifest = json.loads((output / "manifest.json").read_text())
+    assert manifest["pins"]["pretrain"]["seeds"] == [0, 1000]
+    assert "pretrain.n_seeds 2: pretrain.n_seeds; fold model j of a fold starts from pretraining j % 2" in \
+        manifest["derived"]["notes"]
+    report = json.loads((output / "report" / "report.json").read_text())
+    assert [seed["steps"] for seed in report["pretraining"]["seeds"]] == [9, 9]
+    assert "2 pretrainings, each with its own seed" in (output / "report" / "report.md").read_text()
+    # A rerun finds both done and changes nothing.
+    before = (output / "submission.csv").read_bytes()
+    run(data_dir, output, "--transformer.n_seeds", "2", "--pretrain.n_seeds", "2")
+    assert (output / "submission.csv").read_bytes() == before
+    assert "pretrain seed 2/2: already done (9 steps), skipped" in (output / "run.log").read_text()
+
+
+def test_more_pretrainings_than_fold_model_seeds_is_one_error_before_any_work(data_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        run(data_dir, tmp_path / "bad", "--transformer.n_seeds", "2", "--pretrain.n_seeds", "3")
+    assert ("pretrain.n_seeds 3 is more than transformer.n_seeds 2: fold model j starts from pretraining j mod "
+            "pretrain.n_seeds, so pretrainings past 2 would start none; set pretrain.n_seeds to at most 2") in \
+        capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run(data_dir, tmp_path / "bad0", "--pretrain.n_seeds", "0")
+    assert "pretrain.n_seeds must be null (the preset's) or an integer >= 1, got 0" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "bad0").exists()
 
 
 def test_a_bad_pretraining_key_is_one_error_before_any_work(data_dir, tmp_path, capsys):
