@@ -128,6 +128,30 @@ def test_two_pretrainings_with_their_own_seeds_each_start_every_other_fold_model
     assert "pretrain seed 2/2: already done (9 steps), skipped" in (output / "run.log").read_text()
 
 
+def test_a_run_killed_in_its_second_pretraining_resumes_it_and_ends_with_the_same_bytes(data_dir, tmp_path,
+                                                                                       monkeypatch):
+    two = ("--transformer.n_seeds", "2", "--pretrain.n_seeds", "2")
+    run(data_dir, tmp_path / "whole", *two)
+    output, build = tmp_path / "killed", competition.pretrain.build_pretraining
+
+    def killing_the_second(args):
+        cli = build(args)
+        if "seed_1" in args["checkpoints"]["dirpath"]:
+            kill_at_second_epoch(cli.trainer)
+        return cli
+
+    with monkeypatch.context() as patch:
+        patch.setattr(competition.pretrain, "build_pretraining", killing_the_second)
+        with pytest.raises(SimulatedKill):
+            run(data_dir, output, *two)
+    assert (output / "pretrain" / "done.json").is_file() and not (output / "pretrain" / "seed_1" / "done.json").exists()
+    run(data_dir, output, *two)
+    log = (output / "run.log").read_text()
+    assert "pretrain seed 1/2: already done (9 steps), skipped" in log and "pretrain seed 2/2: resumed" in log
+    for name in REPRODUCIBLE:
+        assert (output / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+
 def test_more_pretrainings_than_fold_model_seeds_is_one_error_before_any_work(data_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         run(data_dir, tmp_path / "bad", "--transformer.n_seeds", "2", "--pretrain.n_seeds", "3")
