@@ -141,6 +141,13 @@ def pretraining_steps(preset: Preset, n_texts: int, batch_size: int, max_length:
     return steps, f"{steps * batch_size / n_texts:.0f} passes over the corpus: as many as {budget:,} positions allow"
 
 
+def _batch_shape(data: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(batch_size, max_length) of the pretraining's data section, or None when either is no positive integer (the
+    pretraining's config check names it later; nothing here divides by it or converts it)."""
+    shape = data.get("batch_size"), data.get("max_length")
+    return shape if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape) else None
+
+
 def derived_pretraining(config: PipelineConfig, n_texts: int, data: Mapping[str, Any]) -> tuple[int, str]:
     """(optimizer steps, the note that says why) of the self-pretraining of derived fold-model settings on
     ``n_texts`` train and test texts, whose ``imbalance-xfmr pretrain`` data section is ``data``
@@ -149,9 +156,9 @@ def derived_pretraining(config: PipelineConfig, n_texts: int, data: Mapping[str,
     pretraining's config check then names it."""
     steps, why = config.pretrain.max_steps, "pretrain.max_steps"
     if steps is None:
-        batch_size, max_length = data.get("batch_size"), data.get("max_length")
-        if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (batch_size, max_length)):
-            steps, why = pretraining_steps(PRESETS[config.preset], n_texts, batch_size, max_length)
+        shape = _batch_shape(data)
+        if shape is not None:
+            steps, why = pretraining_steps(PRESETS[config.preset], n_texts, *shape)
         else:
             steps, why = PRESETS[config.preset].pretrain_steps, "the preset's"
     return steps, (f"self-pretraining: {steps} masked-LM steps ({why}) on all {n_texts} train and test texts; the "
@@ -174,9 +181,8 @@ def derived_pretraining_seeds(config: PipelineConfig, steps: int, data: Mapping[
         why = "pretrain.n_seeds"
     else:
         preset = PRESETS[config.preset]
-        batch_size, max_length = data.get("batch_size"), data.get("max_length")
-        sizes_known = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (batch_size, max_length))
-        tokens = steps * batch_size * max_length if sizes_known else None
+        shape = _batch_shape(data)
+        tokens = None if shape is None else steps * shape[0] * shape[1]
         if tokens is not None and tokens <= preset.pretrain_tokens and preset.pretrain_seeds > 1:
             n = min(preset.pretrain_seeds, n_models)
             why = (f"a pretraining costs {tokens:,} token positions, within the preset's {preset.pretrain_tokens:,}; "

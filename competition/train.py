@@ -176,9 +176,9 @@ def fold_model_args(ctx: Context, k: int, j: int, n_folds: int) -> tuple[int, di
     pretraining ``j mod pretrain.n_seeds`` when there is pretraining (the predict step derives its predict configs
     from the same)."""
     seed = model_seed(ctx.config.seed, k, j, n_folds)
-    user, n_pretrainings = ctx.plan.lightning, len(ctx.plan.pretrainings)
-    if n_pretrainings > 1:
-        user = starting_from(user, ctx.run.pretrain_paths(j % n_pretrainings)["checkpoint"])
+    user = ctx.plan.lightning
+    if ctx.plan.pretrainings:
+        user = starting_from(user, ctx.run.pretrain_paths(j % len(ctx.plan.pretrainings))["checkpoint"])
     return seed, fit_args(user, k=k, seed=seed, **ctx.run.fold_model_paths(k, j),
                           checkpoint=ctx.config.transformer.checkpoint)
 

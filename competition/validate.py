@@ -51,7 +51,8 @@ class Plan:
     source: str  # the submitted model: submission.source, or the blend when both models are enabled, else the one
     lightning: dict[str, Any] | None  # the fold models' user config (YAML or derived, + overrides); None without
     # Transformer. With pretraining it starts from the first pretraining's checkpoint (model.init_from,
-    # data.tokenizer_path); fold model j starts from pretraining j mod len(pretrainings) (fold_model_config)
+    # data.tokenizer_path); fold model j starts from pretraining j mod len(pretrainings)
+    # (competition.train.fold_model_args)
     pretrainings: list[dict[str, Any]]  # the `imbalance-xfmr pretrain` configs (pretrain.n_seeds); [] without
     derived: list[str]  # why each derived fold-model setting was chosen (empty with a lightning_config YAML)
     data_files: dict[str, dict[str, str]]  # name -> {"path", "sha256"} of the competition's files
@@ -255,7 +256,7 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
         placeholder = pretrain_args(pinned_lightning, pretrain_section, seed=config.seed, **pretrain_paths("<run>"))
         pins["pretrain"] = {"data": data, "pretrain": placeholder}
         if len(pretrainings) > 1:
-            pins["pretrain"]["seeds"] = [pretraining_seed(config.seed, p) for p in range(len(pretrainings))]
+            pins["pretrain"]["seeds"] = [args["seed_everything"] for args in pretrainings]
         pins["transformer"]["pretrain"] = pins["pretrain"]
     enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]
     source = config.submission.source or ("blend" if len(enabled) == 2 else enabled[0])

@@ -106,6 +106,7 @@ from imbalance_xfmr.training import (
     BatchSeed,
     CheckpointSettings,
     NoProfiler,
+    check_last_every_seconds,
     checkpoint_callbacks,
     checkpoint_folder,
     readable_checkpoint,
@@ -206,10 +207,10 @@ class ImbalanceXfmrCLI(LightningCLI):
             raise ConfigError("checkpoints: must be a mapping with dirpath, monitor, mode and last_every_seconds (or "
                               "left out), not null")
         self.check_monitor(config.checkpoints.monitor)
-        every = config.checkpoints.last_every_seconds
-        if not every >= 0:  # also NaN
-            raise ConfigError(f"checkpoints.last_every_seconds: {every!r} is not a number of seconds >= 0; write 0 "
-                              "to rewrite last.ckpt after every epoch")
+        try:
+            check_last_every_seconds(config.checkpoints.last_every_seconds)
+        except ValueError as error:
+            raise ConfigError(f"checkpoints.last_every_seconds: {error}") from None
         callbacks = config.get("trainer.callbacks")
         callbacks = [] if callbacks is None else callbacks if isinstance(callbacks, list) else [callbacks]
         for callback in callbacks:

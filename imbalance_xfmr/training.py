@@ -125,8 +125,7 @@ class LastCheckpoint(ModelCheckpoint):
             enable_version_counter=False,  # overwrite last.ckpt instead of writing last-v1.ckpt beside it
             save_on_train_epoch_end=True,  # what Lightning does anyway when every epoch is validated
         )
-        if not every_seconds >= 0:
-            raise ValueError(f"every_seconds must be a number of seconds >= 0, got {every_seconds!r}")
+        check_last_every_seconds(every_seconds)
         self.every_seconds = float(every_seconds)
         self._written_at = _clock()
         # Lightning builds a callback's state_key (a repr of its settings) at each of its hook calls, some 40 a
@@ -149,6 +148,12 @@ class LastCheckpoint(ModelCheckpoint):
 
 
 _clock = time.monotonic
+
+
+def check_last_every_seconds(seconds: float) -> None:
+    """ValueError unless ``seconds`` (``checkpoints.last_every_seconds``) is a number of seconds >= 0 (NaN is not)."""
+    if not seconds >= 0:
+        raise ValueError(f"{seconds!r} is not a number of seconds >= 0; write 0 to rewrite last.ckpt after every epoch")
 
 
 def _last_epoch(trainer: pl.Trainer) -> bool:
