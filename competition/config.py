@@ -73,9 +73,10 @@ class TransformerConfig:
             predicted right after the fit, and nothing reads a validation; the weights are the same), unless its
             trainer sets how often or how much it validates (limit_val_batches, check_val_every_n_epoch,
             val_check_interval) or callbacks of its own (an EarlyStopping reads every validation).
-        parallel: How many fold models train at once, each in a worker process of its own (same results as one
-            after another, byte for byte). null: as many as the machine takes: one per GPU when the fold models
-            train on GPUs, else one per core at num_threads threads each. 1: one after another, in this process.
+        parallel: How many fold models (and before them, pretrainings: pretrain.n_seeds) train at once, each in a
+            worker process of its own (same results as one after another, byte for byte). null: as many as the
+            machine takes: one per GPU when they train on GPUs, else one per core at num_threads threads each.
+            1: one after another, in this process.
         num_threads: torch's intra-op threads while training and predicting; None keeps torch's default (one per
             core). 1 is the default because these small models gain nothing from more, OpenMP's busy-waiting
             threads slow a shared or loaded machine down many times over, and one thread makes the floating-point

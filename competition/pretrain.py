@@ -17,42 +17,70 @@ from __future__ import annotations
 import time
 import warnings
 from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from competition.context import Context
-from competition.fold_models import build_pretraining, torch_threads
+from competition.fold_models import build_pretraining, is_distributed, merge, torch_threads
 from competition.folds import run_folds
-from competition.run_folder import PretrainResult, model_lock
+from competition.run_folder import PretrainResult, RunFolder, model_lock, read_pretrain_done, write_pretrain_done
+from competition.workers import QUIET, n_workers, run_in_workers, uses_gpus
 from imbalance_xfmr.training import readable_checkpoint
+
+
+@dataclass(frozen=True)
+class PretrainTask:
+    """One pretraining to fit: everything a worker process needs (picklable)."""
+
+    name: str  # "pretrain", or "pretrain seed 2/3" when there are several
+    index: int  # p: its seed index (pretrain.n_seeds)
+    args: dict[str, Any]  # the `imbalance-xfmr pretrain` config (competition.fold_models.pretrain_args)
+    folder: Path
+    checkpoints: Path
+    num_threads: int | None
 
 
 def step_pretrain(ctx: Context) -> None:
     """Pretrain the encoder ``pretrain.n_seeds`` times (skipping a finished pretraining, resuming an interrupted
-    one) and log the losses."""
+    one), ``transformer.parallel`` of them at once in worker processes (by default as many as the cores take, as for
+    the fold models; the same bytes as one after another), and log the losses."""
     run, pretrainings = ctx.run, ctx.plan.pretrainings
     if not pretrainings:
         run.log("pretrain: off (pretrain.enabled=false, or the Transformer is disabled)")
         return
+    tasks = []
     for p, args in enumerate(pretrainings):
         name = "pretrain" + (f" seed {p + 1}/{len(pretrainings)}" if len(pretrainings) > 1 else "")
         done = run.read_pretrain_done(p)
         if done is not None:
             run.log(f"{name}: already done ({done.steps} steps), skipped")
             continue
-        run.pin("pretrain")
-        run.write_fold_tables(ctx.competition, run_folds(ctx))  # the texts it reads
-        start = time.perf_counter()
-        # A `train --only-fold` job lets the other jobs into the folder meanwhile: they wait on the pretraining's
-        # own lock, then find it done.
-        with run.shared() if ctx.only_fold is not None else nullcontext():
-            result = _pretrain_locked(ctx, name, p, args, start)
-        if result is None:
-            run.log(f"{name}: done by another job meanwhile, skipped")
-            continue
-        curve = run.read_pretrain_curve(p)
-        validation = curve["val/loss"].dropna() if curve is not None and "val/loss" in curve else []
-        losses = f", validation loss {validation.iloc[0]:.3f} -> {validation.iloc[-1]:.3f}" if len(validation) else ""
-        run.log(f"{name}: {result.status} in {result.seconds:.1f} s, {result.steps} steps{losses}")
+        paths = run.pretrain_paths(p)
+        tasks.append(PretrainTask(name, p, args, paths["folder"], paths["checkpoints"],
+                                  ctx.config.transformer.num_threads))
+    if not tasks:
+        return
+    run.pin("pretrain")
+    run.write_fold_tables(ctx.competition, run_folds(ctx))  # the texts they read
+    texts = len(ctx.competition.train) + len(ctx.competition.test)
+    for task in tasks:
+        run.log(f"{task.name}: {task.args['trainer']['max_steps']} masked-LM steps on {texts} texts"
+                + (f", seed {task.args['seed_everything']}" if task.index > 0 else ""))
+    gpus = uses_gpus(pretrainings[0])
+    workers = 1 if is_distributed(pretrainings[0]) else n_workers(ctx.config.transformer.parallel,
+                                                                   ctx.config.transformer.num_threads, len(tasks), gpus)
+    if workers > 1:
+        run.log(f"pretrain: {len(tasks)} pretrainings, {workers} at a time (one worker process each)")
+    # A `train --only-fold` job lets the other jobs into the folder meanwhile: they wait on each pretraining's own
+    # lock, then find it done.
+    with run.shared() if ctx.only_fold is not None else nullcontext():
+        if workers == 1:
+            for task in tasks:
+                _logged(run, task, *fit_pretraining(task))
+        else:
+            run_in_workers(fit_pretraining, [replace(task, args=merge(task.args, QUIET)) for task in tasks],
+                           workers, gpus, lambda task, output: _logged(run, task, *output), "pretrainings")
 
 
 def pretrainings_done(ctx: Context) -> bool:
@@ -60,26 +88,37 @@ def pretrainings_done(ctx: Context) -> bool:
     return all(ctx.run.read_pretrain_done(p) is not None for p in range(len(ctx.plan.pretrainings)))
 
 
-def _pretrain_locked(ctx: Context, name: str, p: int, args: dict[str, Any], start: float) -> PretrainResult | None:
-    """Fit pretraining ``p`` under its lock, resuming from its newest readable checkpoint; None when another job
-    finished it meanwhile."""
-    run, paths = ctx.run, ctx.run.pretrain_paths(p)
-    with model_lock(paths["folder"]):
-        if run.read_pretrain_done(p) is not None:
-            return None
+def fit_pretraining(task: PretrainTask) -> tuple[PretrainResult | None, list[str]]:
+    """Fit ``task``'s pretraining under its lock, resuming from its newest readable checkpoint, and write its
+    ``done.json``; returns (its record, what is worth a log line), or (None, ...) when another job finished it
+    meanwhile."""
+    start = time.perf_counter()
+    messages = []
+    with model_lock(task.folder):
+        if read_pretrain_done(task.folder) is not None:
+            return None, messages
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            resume = readable_checkpoint(paths["checkpoints"])
-        for warning in caught:
-            run.log(f"{name}: warning: {warning.message}")
-        run.log(f"{name}: {args['trainer']['max_steps']} masked-LM steps on "
-                f"{len(ctx.competition.train) + len(ctx.competition.test)} texts"
-                + (f", seed {args['seed_everything']}" if p > 0 else "")
-                + (f", resuming from {resume.name}" if resume else ""))
-        with torch_threads(ctx.config.transformer.num_threads):
-            cli = build_pretraining(args)
+            resume = readable_checkpoint(task.checkpoints)
+        messages += [f"warning: {warning.message}" for warning in caught]  # an unreadable checkpoint, named
+        if resume is not None:
+            messages.append(f"resuming from {resume.name}")
+        with torch_threads(task.num_threads):
+            cli = build_pretraining(task.args)
             cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=resume, weights_only=True)
         result = PretrainResult(status="resumed" if resume else "trained", steps=int(cli.trainer.global_step),
                                 epochs=int(cli.trainer.current_epoch), seconds=round(time.perf_counter() - start, 1))
-        run.write_pretrain_done(result, p)
-    return result
+        write_pretrain_done(task.folder, result)
+    return result, messages
+
+
+def _logged(run: RunFolder, task: PretrainTask, result: PretrainResult | None, messages: list[str]) -> None:
+    for message in messages:
+        run.log(f"{task.name}: {message}")
+    if result is None:
+        run.log(f"{task.name}: done by another job meanwhile, skipped")
+        return
+    curve = run.read_pretrain_curve(task.index)
+    validation = curve["val/loss"].dropna() if curve is not None and "val/loss" in curve else []
+    losses = f", validation loss {validation.iloc[0]:.3f} -> {validation.iloc[-1]:.3f}" if len(validation) else ""
+    run.log(f"{task.name}: {result.status} in {result.seconds:.1f} s, {result.steps} steps{losses}")

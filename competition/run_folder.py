@@ -452,10 +452,7 @@ class RunFolder:
 
     def read_pretrain_done(self, p: int = 0) -> PretrainResult | None:
         """Pretraining ``p``'s ``done.json`` (None while it is not finished)."""
-        return _read_record(self.pretrain_paths(p)["folder"] / DONE, PretrainResult, "pretrain")
-
-    def write_pretrain_done(self, result: PretrainResult, p: int = 0) -> None:
-        write_json(self.pretrain_paths(p)["folder"] / DONE, asdict(result))
+        return read_pretrain_done(self.pretrain_paths(p)["folder"])
 
     def read_pretrain_curve(self, p: int = 0) -> pd.DataFrame | None:
         """Pretraining ``p``'s losses, one row per logged step: ``step``, ``epoch``, ``train/loss`` (epoch means),
@@ -654,6 +651,15 @@ def read_done(folder: str | Path) -> FoldResult | None:
     """The ``done.json`` of the fold model in ``folder`` (None while it is not trained). Module-level, like
     :func:`write_done` and :func:`model_lock`, for the worker processes that train fold models in parallel."""
     return _read_record(Path(folder) / DONE, FoldResult, "train")
+
+
+def read_pretrain_done(folder: str | Path) -> PretrainResult | None:
+    """The ``done.json`` of the pretraining in ``folder`` (:func:`pretrain_paths`), None while it is not finished."""
+    return _read_record(Path(folder) / DONE, PretrainResult, "pretrain")
+
+
+def write_pretrain_done(folder: str | Path, result: PretrainResult) -> None:
+    write_json(Path(folder) / DONE, asdict(result))
 
 
 def _read_record(path: Path, record: type, step: str) -> Any:

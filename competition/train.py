@@ -20,15 +20,12 @@ what the jobs finished and gathers.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,15 +48,11 @@ from competition.run_folder import (
     write_done,
     write_fit_config,
 )
+from competition.workers import QUIET, n_workers, run_in_workers, uses_gpus
 from imbalance_xfmr.training import LAST_CHECKPOINT, best_checkpoint, readable_checkpoint
 
 class TrainingError(PipelineError):
     """Fold models could not all be trained; the message says how to resume."""
-
-
-# What a worker process shows: no progress bars or model summaries interleaved on one terminal (neither changes
-# a number the model computes); the parent logs a line per finished model.
-QUIET = {"trainer": {"enable_progress_bar": False, "enable_model_summary": False}}
 
 
 @dataclass(frozen=True)
@@ -137,31 +130,6 @@ def _fit_as_command(task: ModelTask, resume: Path | None) -> int:
     return int(last["epoch"]) + 1
 
 
-def _claim_gpu(gpus: multiprocessing.Queue | None) -> None:
-    """Worker initialiser: with GPUs, take one of them for this worker's whole life (a fold per GPU)."""
-    if gpus is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus.get())
-
-
-def _uses_gpus(lightning: dict[str, Any]) -> bool:
-    accelerator = str((lightning.get("trainer") or {}).get("accelerator", "auto"))
-    return torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
-
-
-def n_workers(config_parallel: int | None, num_threads: int | None, n_tasks: int, gpus: bool) -> int:
-    """How many fold models train at once: ``transformer.parallel``, else one per GPU, else as many as the cores
-    take at ``transformer.num_threads`` threads each; never more than there are models."""
-    if config_parallel is not None:
-        wanted = config_parallel
-    elif gpus:
-        wanted = torch.cuda.device_count()
-    else:
-        # The cores this process may use (a container's or a cluster job's share), not the host's.
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        wanted = cores // max(num_threads or 1, 1)
-    return max(1, min(wanted, n_tasks))
-
-
 def summary_table(results: Sequence[FoldResult]) -> str:
     """The fold models' training records as a Markdown table."""
     lines = ["| fold | seed | status | train rows | valid rows | epochs | seconds | checkpoint |",
@@ -210,7 +178,7 @@ def step_train(ctx: Context) -> None:
             tasks.append(ModelTask(name, k, seed, args, paths["folder"], paths["checkpoints"],
                                    config.transformer.checkpoint,
                                    config.transformer.num_threads, int((fold != k).sum()), int((fold == k).sum())))
-    gpus = _uses_gpus(ctx.plan.lightning)
+    gpus = uses_gpus(ctx.plan.lightning)
     # A distributed (DDP) fold model takes several devices itself: those train one after another.
     workers = 1 if is_distributed(ctx.plan.lightning) else n_workers(config.transformer.parallel,
                                                                       config.transformer.num_threads, len(tasks), gpus)
@@ -224,36 +192,11 @@ def step_train(ctx: Context) -> None:
                 run.log(f"{task.name}: training on {task.train_rows} rows, validating on {task.valid_rows}")
                 results.append(_logged(run, task, *fit_model(task)))
         else:
-            results += _fit_in_workers(run, tasks, workers, gpus)
+            for task in tasks:
+                run.log(f"{task.name}: queued, {task.train_rows} training rows, {task.valid_rows} validation rows")
+            results += run_in_workers(fit_model, [replace(task, args=merge(task.args, QUIET)) for task in tasks],
+                                      workers, gpus, lambda task, output: _logged(run, task, *output), "fold models")
     run.log("transformer folds:\n" + summary_table(results))
-
-
-def _fit_in_workers(run: RunFolder, tasks: list[ModelTask], workers: int, gpus: bool) -> list[FoldResult]:
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch threads or locks
-    gpu_queue = None
-    if gpus:
-        gpu_queue = context.Queue()
-        for device in range(torch.cuda.device_count()):
-            gpu_queue.put(device)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_claim_gpu,
-                               initargs=(gpu_queue,))
-    results = []
-    try:
-        futures = {pool.submit(fit_model, replace(task, args=merge(task.args, QUIET))): task for task in tasks}
-        for task in tasks:
-            run.log(f"{task.name}: queued, {task.train_rows} training rows, {task.valid_rows} validation rows")
-        for future in as_completed(futures):
-            results.append(_logged(run, futures[future], *future.result()))
-    except BrokenProcessPool as err:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise TrainingError("a worker process died while training fold models (killed, or out of memory?); run "
-                            "again to resume: finished models are kept, interrupted ones continue from their "
-                            "checkpoints (set transformer.parallel lower if memory ran out)") from err
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)  # the running models finish their epoch's checkpoint
-        raise
-    pool.shutdown(wait=True)
-    return results
 
 
 def _logged(run: RunFolder, task: ModelTask, result: FoldResult, messages: list[str]) -> FoldResult:

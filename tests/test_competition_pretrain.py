@@ -99,9 +99,19 @@ def test_a_killed_pretraining_resumes_and_the_run_ends_with_the_same_bytes(first
         assert (output / name).read_bytes() == (first_run / name).read_bytes(), name
 
 
-def test_two_pretrainings_with_their_own_seeds_each_start_every_other_fold_model(data_dir, tmp_path):
-    output = tmp_path / "two"
-    run(data_dir, output, "--transformer.n_seeds", "2", "--pretrain.n_seeds", "2")
+TWO = ("--transformer.n_seeds", "2", "--pretrain.n_seeds", "2")
+
+
+@pytest.fixture(scope="module")
+def two_run(data_dir, tmp_path_factory) -> Path:
+    """A run with two pretrainings, one after another in this process (the tiny config's parallel: 1)."""
+    output = tmp_path_factory.mktemp("runs") / "two"
+    run(data_dir, output, *TWO)
+    return output
+
+
+def test_two_pretrainings_with_their_own_seeds_each_start_every_other_fold_model(two_run, data_dir):
+    output = two_run
     first = output / "pretrain" / "checkpoints" / "last.ckpt"
     second = output / "pretrain" / "seed_1" / "checkpoints" / "last.ckpt"
     assert json.loads((output / "pretrain" / "seed_1" / "done.json").read_text())["steps"] == 9
@@ -123,15 +133,25 @@ def test_two_pretrainings_with_their_own_seeds_each_start_every_other_fold_model
     assert "2 pretrainings, each with its own seed" in (output / "report" / "report.md").read_text()
     # A rerun finds both done and changes nothing.
     before = (output / "submission.csv").read_bytes()
-    run(data_dir, output, "--transformer.n_seeds", "2", "--pretrain.n_seeds", "2")
+    run(data_dir, output, *TWO)
     assert (output / "submission.csv").read_bytes() == before
     assert "pretrain seed 2/2: already done (9 steps), skipped" in (output / "run.log").read_text()
 
 
-def test_a_run_killed_in_its_second_pretraining_resumes_it_and_ends_with_the_same_bytes(data_dir, tmp_path,
+def test_pretrainings_in_parallel_workers_give_the_sequential_bytes(two_run, data_dir, tmp_path):
+    output = tmp_path / "parallel"
+    run(data_dir, output, *TWO, "--transformer.parallel", "2")
+    assert "pretrain: 2 pretrainings, 2 at a time (one worker process each)" in (output / "run.log").read_text()
+    for folder in ("pretrain", "pretrain/seed_1"):
+        weights, sequential = (_weights(run / folder / "checkpoints" / "last.ckpt") for run in (output, two_run))
+        assert weights.keys() == sequential.keys()
+        assert all(torch.equal(weights[key], sequential[key]) for key in weights), folder
+    for name in REPRODUCIBLE:
+        assert (output / name).read_bytes() == (two_run / name).read_bytes(), name
+
+
+def test_a_run_killed_in_its_second_pretraining_resumes_it_and_ends_with_the_same_bytes(two_run, data_dir, tmp_path,
                                                                                        monkeypatch):
-    two = ("--transformer.n_seeds", "2", "--pretrain.n_seeds", "2")
-    run(data_dir, tmp_path / "whole", *two)
     output, build = tmp_path / "killed", competition.pretrain.build_pretraining
 
     def killing_the_second(args):
@@ -143,13 +163,13 @@ def test_a_run_killed_in_its_second_pretraining_resumes_it_and_ends_with_the_sam
     with monkeypatch.context() as patch:
         patch.setattr(competition.pretrain, "build_pretraining", killing_the_second)
         with pytest.raises(SimulatedKill):
-            run(data_dir, output, *two)
+            run(data_dir, output, *TWO)
     assert (output / "pretrain" / "done.json").is_file() and not (output / "pretrain" / "seed_1" / "done.json").exists()
-    run(data_dir, output, *two)
+    run(data_dir, output, *TWO)
     log = (output / "run.log").read_text()
     assert "pretrain seed 1/2: already done (9 steps), skipped" in log and "pretrain seed 2/2: resumed" in log
     for name in REPRODUCIBLE:
-        assert (output / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+        assert (output / name).read_bytes() == (two_run / name).read_bytes(), name
 
 
 def test_more_pretrainings_than_fold_model_seeds_is_one_error_before_any_work(data_dir, tmp_path, capsys):

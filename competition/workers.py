@@ -1,0 +1,89 @@
+"""Worker processes for the trainings of a run (pretrainings, fold models): how many train at once, and the pool
+that runs them.
+
+Each training is independent and deterministic at a fixed thread count, so a worker process computes the bytes
+this process would: the pool (``concurrent.futures`` with ``spawn``: a fresh interpreter, no forked torch threads
+or locks) only changes when they are done. With GPUs each worker takes one for its whole life.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+import torch
+
+from competition.errors import PipelineError
+
+Task = TypeVar("Task")
+Output = TypeVar("Output")
+Result = TypeVar("Result")
+
+# What a worker process shows: no progress bars or model summaries interleaved on one terminal (neither changes
+# a number the model computes); the parent logs a line per finished training.
+QUIET = {"trainer": {"enable_progress_bar": False, "enable_model_summary": False}}
+
+
+class WorkerError(PipelineError):
+    """A worker process died; the message says how to resume."""
+
+
+def uses_gpus(lightning: dict[str, Any]) -> bool:
+    """Whether a training of the ``imbalance-xfmr`` config ``lightning`` runs on this machine's GPUs."""
+    accelerator = str((lightning.get("trainer") or {}).get("accelerator", "auto"))
+    return torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
+
+
+def n_workers(config_parallel: int | None, num_threads: int | None, n_tasks: int, gpus: bool) -> int:
+    """How many trainings run at once: ``transformer.parallel``, else one per GPU, else as many as the cores take
+    at ``transformer.num_threads`` threads each; never more than there are trainings."""
+    if config_parallel is not None:
+        wanted = config_parallel
+    elif gpus:
+        wanted = torch.cuda.device_count()
+    else:
+        # The cores this process may use (a container's or a cluster job's share), not the host's.
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        wanted = cores // max(num_threads or 1, 1)
+    return max(1, min(wanted, n_tasks))
+
+
+def _claim_gpu(gpus: multiprocessing.Queue | None) -> None:
+    """Worker initialiser: with GPUs, take one of them for this worker's whole life (a training per GPU)."""
+    if gpus is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus.get())
+
+
+def run_in_workers(fit: Callable[[Task], Output], tasks: Sequence[Task], workers: int, gpus: bool,
+                   done: Callable[[Task, Output], Result], what: str) -> list[Result]:
+    """``fit(task)`` for every task in ``workers`` spawned processes (``fit`` and the tasks must pickle), and
+    ``done(task, output)`` in this process as each one finishes, in that order; returns ``done``'s results.
+    ``what`` ("fold models") names the trainings in the message of a worker that died. On any error the running
+    trainings finish (each writes its epoch's checkpoint) and the queued ones are cancelled."""
+    context = multiprocessing.get_context("spawn")
+    gpu_queue = None
+    if gpus:
+        gpu_queue = context.Queue()
+        for device in range(torch.cuda.device_count()):
+            gpu_queue.put(device)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_claim_gpu,
+                               initargs=(gpu_queue,))
+    results = []
+    try:
+        futures = {pool.submit(fit, task): task for task in tasks}
+        for future in as_completed(futures):
+            results.append(done(futures[future], future.result()))
+    except BrokenProcessPool as err:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise WorkerError(f"a worker process died while training {what} (killed, or out of memory?); run again to "
+                          "resume: finished trainings are kept, interrupted ones continue from their checkpoints "
+                          "(set transformer.parallel lower if memory ran out)") from err
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
