@@ -13,7 +13,8 @@ derived value with the reason it was chosen (written to the manifest and the rep
   over a small corpus while they stay within a budget of token positions (task-adaptive pretraining pays with
   passes, Gururangan et al. 2020; the budget bounds its time); a pretraining within that budget is repeated with
   other seeds, fold model j of every fold starting from pretraining j mod their number (a small corpus's
-  pretraining varies most from seed to seed, and the fold ensemble then averages over several).
+  pretraining varies most from seed to seed, and the fold ensemble then averages over several); with
+  ``transformer.n_seeds`` null a fold then has one model per pretraining, at least the preset's ``n_seeds``.
 
 Any derived value is overridden by its key (``--transformer.data '{max_length: 128}'``, ``--transformer.model
 '{d_model: 64}'``, ``--transformer.trainer '{max_epochs: 5}'``, ``--pretrain.max_steps 500``). A YAML in
@@ -48,8 +49,8 @@ class Preset:
     pretrain_steps: int  # optimizer steps of the self-pretraining, at least
     pretrain_passes: int  # more steps, up to this many passes over the corpus (0: none)...
     pretrain_tokens: int  # ...as long as they cost at most this many token positions (steps x batch x max_length)
-    n_seeds: int  # fold models per fold (seed averaging)
-    pretrain_seeds: int  # pretrainings, when one costs at most pretrain_tokens (never more than n_seeds)
+    n_seeds: int  # fold models per fold (seed averaging), at least (one per pretraining)
+    pretrain_seeds: int  # pretrainings, when one costs at most pretrain_tokens
     max_width: int  # the widest d_model the row count may earn
     max_length: int  # the longest sequence a fold model reads
 
@@ -58,11 +59,12 @@ PRESETS: dict[str, Preset] = {
     # fast: a first look at a new competition: the demo end to end in 20 s, 20,000 short texts in 2 minutes (2 cores).
     "fast": Preset(fold_steps=400, pretrain_steps=300, pretrain_passes=0, pretrain_tokens=0, n_seeds=1,
                    pretrain_seeds=1, max_width=64, max_length=128),
-    # default: 5-6 minutes for 5,000 short texts, 17.5 for 20,000, 19 for 5,500 long articles (2 cores). Its token
-    # budget is a little under the 9.2 million of its 3,000 steps on 20,000 short texts (batches of 64 x 48), whose
-    # whole run must stay within 20 minutes: they keep their 3,000 steps.
+    # default: 12-16 minutes for 5,000 short texts (three pretrainings, three fold models a fold), 17.5 for 20,000,
+    # 19 for 5,500 long articles (one pretraining each, two fold models a fold; 2 cores). Its token budget is a little
+    # under the 9.2 million of its 3,000 steps on 20,000 short texts (batches of 64 x 48), whose whole run must stay
+    # within 20 minutes: they keep their 3,000 steps, and one pretraining.
     "default": Preset(fold_steps=2000, pretrain_steps=3000, pretrain_passes=25, pretrain_tokens=8_000_000, n_seeds=2,
-                      pretrain_seeds=2, max_width=128, max_length=256),
+                      pretrain_seeds=3, max_width=128, max_length=256),
     # best: longer pretraining, three of them on a small corpus, and five seeds per fold.
     "best": Preset(fold_steps=3000, pretrain_steps=10000, pretrain_passes=50, pretrain_tokens=24_000_000, n_seeds=5,
                    pretrain_seeds=3, max_width=128, max_length=256),
@@ -75,16 +77,16 @@ COVERED_SHARE = 95  # max_length covers this percentile of the training texts' t
 
 
 def resolve(config: PipelineConfig) -> PipelineConfig:
-    """``config`` with the preset's choices filled in where the user left them null: ``transformer.n_seeds`` and
-    ``pretrain.enabled`` (with a ``transformer.lightning_config`` YAML: 1 and false), and with a YAML
-    ``pretrain.max_steps`` and ``pretrain.n_seeds`` (the preset's steps, and 1; derived settings derive them from the
-    data: :func:`pretraining_steps`, :func:`derived_pretraining_seeds`)."""
+    """``config`` with the preset's choices filled in where the user left them null: ``pretrain.enabled`` (false
+    with a ``transformer.lightning_config`` YAML), and with a YAML ``transformer.n_seeds`` 1, ``pretrain.max_steps``
+    the preset's and ``pretrain.n_seeds`` 1. Derived settings derive those three from the data
+    (:func:`pretraining_steps`, :func:`derived_pretraining_seeds`, :func:`derived_fold_seeds`), so they stay null
+    here when the user left them null."""
     preset = PRESETS[config.preset]
     derived = config.transformer.lightning_config is None
     # `is None`, not `or`: an explicit 0 must reach the validation and its error, not become the preset's value.
     n_seeds, max_steps, enabled = config.transformer.n_seeds, config.pretrain.max_steps, config.pretrain.enabled
-    transformer = dataclasses.replace(
-        config.transformer, n_seeds=(preset.n_seeds if derived else 1) if n_seeds is None else n_seeds)
+    transformer = dataclasses.replace(config.transformer, n_seeds=1 if n_seeds is None and not derived else n_seeds)
     pretrain_seeds = config.pretrain.n_seeds
     if not derived:
         max_steps = preset.pretrain_steps if max_steps is None else max_steps
@@ -169,13 +171,14 @@ def derived_pretraining_seeds(config: PipelineConfig, steps: int, data: Mapping[
     """(pretrainings, the note that says why) of derived fold-model settings whose self-pretraining takes ``steps``
     of the batches ``data`` holds (its ``imbalance-xfmr pretrain`` data section): ``pretrain.n_seeds``, else the
     preset's ``pretrain_seeds`` when those steps cost at most its ``pretrain_tokens`` token positions, else 1; never
-    more than ``transformer.n_seeds`` (resolved), since fold model j starts from pretraining j mod their number.
+    more than a ``transformer.n_seeds`` the user set, since fold model j starts from pretraining j mod their number
+    (left null, the fold models follow: :func:`derived_fold_seeds`).
 
     Why: on a small corpus the pretraining's seed moves the fold models more than anything else (trec's
     Transformer, out of fold: 1.1 points between three pretraining seeds; 0.16 between two and five fine-tuning
     seeds of one), and such a pretraining is cheap; a large or long corpus, whose one pretraining hits the budget,
     keeps one."""
-    n_models = config.transformer.n_seeds or 1
+    n_models = config.transformer.n_seeds
     if config.pretrain.n_seeds is not None:
         n = config.pretrain.n_seeds
         why = "pretrain.n_seeds"
@@ -184,15 +187,29 @@ def derived_pretraining_seeds(config: PipelineConfig, steps: int, data: Mapping[
         shape = _batch_shape(data)
         tokens = None if shape is None else steps * shape[0] * shape[1]
         if tokens is not None and tokens <= preset.pretrain_tokens and preset.pretrain_seeds > 1:
-            n = min(preset.pretrain_seeds, n_models)
-            why = (f"a pretraining costs {tokens:,} token positions, within the preset's {preset.pretrain_tokens:,}; "
-                   f"up to {preset.pretrain_seeds}, one per fold-model seed")
+            n = preset.pretrain_seeds if n_models is None else min(preset.pretrain_seeds, n_models)
+            cap = "" if n_models is None else f", at most one per fold-model seed (transformer.n_seeds {n_models})"
+            why = (f"a pretraining costs {tokens:,} token positions, within the preset's {preset.pretrain_tokens:,}: "
+                   f"the preset's {preset.pretrain_seeds}{cap}")
         else:
             n = 1
             why = ("the preset's" if preset.pretrain_seeds == 1 or tokens is None else
                    f"a pretraining costs {tokens:,} token positions, more than the preset's {preset.pretrain_tokens:,}")
     starts = "every fold model starts from it" if n == 1 else f"fold model j of a fold starts from pretraining j % {n}"
     return n, f"pretrain.n_seeds {n}: {why}; {starts}"
+
+
+def derived_fold_seeds(config: PipelineConfig, n_pretrainings: int) -> tuple[int, str | None]:
+    """(fold models per fold, the note that says why, None when the user set it) of derived fold-model settings
+    with ``n_pretrainings`` pretrainings (0 without): ``transformer.n_seeds``, else the preset's ``n_seeds`` or one
+    per pretraining when there are more, so that every pretraining starts a model of every fold."""
+    if config.transformer.n_seeds is not None:
+        return config.transformer.n_seeds, None
+    preset = PRESETS[config.preset]
+    if n_pretrainings > preset.n_seeds:
+        return n_pretrainings, (f"transformer.n_seeds {n_pretrainings}: one fold model per pretraining (the preset's "
+                                f"{preset.n_seeds} is fewer)")
+    return preset.n_seeds, f"transformer.n_seeds {preset.n_seeds}: the preset's"
 
 
 def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Sequence[str],

@@ -116,7 +116,8 @@ def open_context(config: PipelineConfig, command: str, overwrite: bool, only_fol
     data = config.data
     competition = load_competition(data.dir, data.id_column, data.text_column, data.label_column,
                                    config.submission.kind, data.encoding)
-    resolved = plan(config, competition, lightning)
+    resolved = plan(config, competition, lightning, only_seed)
+    config = resolved.config
     run = RunFolder.open(config.output, dataclasses.asdict(config), resolved.data_files, resolved.pins,
                          command=command if only_fold is None else f"{command} --only-fold {only_fold}",
                          overwrite=overwrite, wait=0 if only_fold is None else JOB_LOCK_WAIT_S)

@@ -62,7 +62,8 @@ class TransformerConfig:
         trainer: Overrides of that YAML's ``trainer`` section.
         data: Overrides of that YAML's ``data`` section (tokenizer, batch size, ``resampling``...); the pipeline
             sets the files, columns and folds itself.
-        n_seeds: Models per fold (null: the preset's, or 1 with a lightning_config YAML), each trained with its own
+        n_seeds: Models per fold (null: the preset's, or one per pretraining when there are more, see
+            pretrain.n_seeds; 1 with a lightning_config YAML), each trained with its own
             seed (initialisation, dropout, batch order); a fold's
             prediction, out-of-fold and test, is the mean of its models' probabilities ("seed averaging"). Each
             extra seed costs one more training per fold; on small data it buys steadier, better-calibrated
@@ -111,8 +112,8 @@ class PretrainConfig:
             unchanged).
         n_seeds: Pretrainings, each with its own seed; fold model j of every fold (transformer.n_seeds) starts from
             pretraining j mod n_seeds, so the fold ensemble averages over pretrainings. null: with derived
-            fold-model settings the preset's (default 2, best 3, fast 1) when a pretraining costs at most the
-            preset's token budget (a small corpus), else 1, never more than transformer.n_seeds; with a
+            fold-model settings the preset's (default 3, best 3, fast 1) when a pretraining costs at most the
+            preset's token budget (a small corpus), else 1, never more than a transformer.n_seeds you set; with a
             lightning_config YAML, 1.
         model: Overrides of the pretraining model (e.g. {lr: 0.0005}); the encoder's shape is the fold models'.
         trainer: Overrides of its Trainer section (e.g. {log_every_n_steps: 10}).

@@ -20,7 +20,7 @@ from typing import Any
 from competition.config import PipelineConfig
 from competition.data import Competition, is_missing
 from competition.errors import PipelineError
-from competition.autoconfig import derive, derived_pretraining, derived_pretraining_seeds
+from competition.autoconfig import derive, derived_fold_seeds, derived_pretraining, derived_pretraining_seeds
 from competition.fold_models import (
     FoldModelConfigError,
     fit_args,
@@ -46,6 +46,7 @@ class ConfigError(PipelineError):
 class Plan:
     """What the validated config resolves to, for the steps to follow."""
 
+    config: PipelineConfig  # the config with what the data decides filled in (transformer.n_seeds when derived)
     fold_seed: int  # folds.seed, or the top-level seed
     positive_class: str | None  # binary tasks: the threshold's class; None for multiclass tasks
     source: str  # the submitted model: submission.source, or the blend when both models are enabled, else the one
@@ -153,15 +154,20 @@ def check_config(config: PipelineConfig, only_fold: int | None = None,
                         f"(folds.n_splits={config.folds.n_splits})")
     if only_seed is not None and only_fold is None:
         problems.append("--only-seed needs --only-fold: give the fold whose model to train")
-    elif only_seed is not None and not 0 <= only_seed < config.transformer.n_seeds:
-        problems.append(f"--only-seed {only_seed}: seed indices are 0 to {config.transformer.n_seeds - 1} "
-                        f"(transformer.n_seeds={config.transformer.n_seeds})")
+    elif config.transformer.n_seeds is not None:  # else derived from the data: plan checks it
+        problems += _only_seed_problems(only_seed, config.transformer.n_seeds)
     if only_fold is not None and not config.transformer.enabled:
         problems.append("--only-fold trains Transformer fold models, but transformer.enabled is false")
     if problems:
         raise ConfigError("the config cannot run:\n- " + "\n- ".join(problems))
     section = config.transformer
     return user_config(section) if section.enabled and section.lightning_config is not None else None
+
+
+def _only_seed_problems(only_seed: int | None, n_seeds: int) -> list[str]:
+    if only_seed is None or 0 <= only_seed < n_seeds:
+        return []
+    return [f"--only-seed {only_seed}: seed indices are 0 to {n_seeds - 1} (transformer.n_seeds={n_seeds})"]
 
 
 def _problems_with_data(config: PipelineConfig, competition: Competition) -> list[str]:
@@ -198,9 +204,12 @@ def _problems_with_data(config: PipelineConfig, competition: Competition) -> lis
     return problems
 
 
-def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, Any] | None) -> Plan:
+def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, Any] | None,
+         only_seed: int | None = None) -> Plan:
     """Check what needs the validated ``competition`` (:class:`ConfigError` listing every problem) and resolve
-    the run: the fold seed, the positive class, the data hashes and the pin of each artifact group."""
+    the run: the config with what the data decides filled in, the fold seed, the positive class, the data hashes
+    and the pin of each artifact group (``only_seed``: ``train --only-seed``, checked against the fold models per
+    fold)."""
     problems = _problems_with_data(config, competition)
     if problems:
         raise ConfigError("the config does not fit this competition:\n- " + "\n- ".join(problems))
@@ -222,6 +231,13 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
             pretrain_section = dataclasses.replace(pretrain_section, max_steps=steps, n_seeds=n_seeds)
         pretrainings = [pretrain_args(lightning, pretrain_section, seed=pretraining_seed(config.seed, p),
                                       **pretrain_paths(config.output, p)) for p in range(pretrain_section.n_seeds)]
+    if config.transformer.n_seeds is None:  # derived settings, the user left it null
+        n_models, note = derived_fold_seeds(config, len(pretrainings))
+        derived += [note] if settings_derived else []
+        config = dataclasses.replace(config, transformer=dataclasses.replace(config.transformer, n_seeds=n_models))
+    problems = _only_seed_problems(only_seed, config.transformer.n_seeds)
+    if problems:
+        raise ConfigError("the config cannot run:\n- " + "\n- ".join(problems))
     pinned_lightning = lightning  # the fold models' settings; where the pretraining's checkpoint lies is no setting
     if pretrainings:
         lightning = starting_from(lightning, pretrain_paths(config.output)["checkpoint"])
@@ -260,5 +276,5 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
         pins["transformer"]["pretrain"] = pins["pretrain"]
     enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]
     source = config.submission.source or ("blend" if len(enabled) == 2 else enabled[0])
-    return Plan(fold_seed, positive, source, lightning, pretrainings, derived, data_files, pins)
+    return Plan(config, fold_seed, positive, source, lightning, pretrainings, derived, data_files, pins)
 

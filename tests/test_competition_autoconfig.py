@@ -8,8 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from competition.autoconfig import (PRESETS, derive, derived_pretraining, derived_pretraining_seeds, pretraining_steps,
-                                    resolve, sequence_length, vocabulary_size)
+from competition.autoconfig import (PRESETS, derive, derived_fold_seeds, derived_pretraining,
+                                    derived_pretraining_seeds, pretraining_steps, resolve, sequence_length,
+                                    vocabulary_size)
 from competition.config import DataConfig, PipelineConfig, PretrainConfig, TransformerConfig
 from competition.fold_models import pretrain_args, user_config
 from competition.run_folder import pretrain_paths
@@ -123,7 +124,7 @@ def test_derived_pretraining_steps_read_the_pretraining_batches():
 
 def test_resolve_fills_what_the_preset_decides_and_keeps_what_the_user_set():
     derived = resolve(config(preset="best"))
-    assert derived.transformer.n_seeds == PRESETS["best"].n_seeds
+    assert derived.transformer.n_seeds is None  # derived_fold_seeds decides, from the pretrainings
     assert derived.pretrain.enabled is True and derived.pretrain.max_steps is None  # derive() counts the steps
     assert derived.pretrain.n_seeds is None  # derived_pretraining_seeds decides, from the pretraining's cost
     yaml_run = resolve(config(transformer=TransformerConfig(lightning_config="x.yaml")))
@@ -152,6 +153,9 @@ def test_a_small_corpus_is_pretrained_once_per_fold_model_seed_up_to_the_presets
     n, note = derived_pretraining_seeds(config(transformer=two_models), 9300, small)
     assert n == 2 and note.startswith("pretrain.n_seeds 2: a pretraining costs 3,571,200 token positions, within the "
                                       "preset's 8,000,000") and note.endswith("starts from pretraining j % 2")
+    # transformer.n_seeds left null: the preset's count, and derived_fold_seeds gives a fold that many models.
+    n, note = derived_pretraining_seeds(config(), 9300, small)
+    assert n == PRESETS["default"].pretrain_seeds and "transformer.n_seeds" not in note
     # More token positions than the budget (the 20,000-text benchmark: 3,000 steps of 64 x 48): one pretraining.
     n, note = derived_pretraining_seeds(config(transformer=two_models), 3000, {"batch_size": 64, "max_length": 48})
     assert n == 1 and "9,216,000 token positions, more than the preset's 8,000,000" in note
@@ -164,3 +168,14 @@ def test_a_small_corpus_is_pretrained_once_per_fold_model_seed_up_to_the_presets
     assert n == 4 and note.startswith("pretrain.n_seeds 4: pretrain.n_seeds;")
     unknown_batch = {"batch_size": "x", "max_length": 24}  # left to the pretraining's config check
     assert derived_pretraining_seeds(config(transformer=two_models), 9300, unknown_batch)[0] == 1
+
+
+def test_fold_models_per_fold_are_the_presets_or_one_per_pretraining():
+    default = PRESETS["default"].n_seeds
+    assert derived_fold_seeds(config(), 0) == (default, f"transformer.n_seeds {default}: the preset's")
+    assert derived_fold_seeds(config(), 1)[0] == default
+    n, note = derived_fold_seeds(config(), default + 1)
+    assert n == default + 1 and note == (f"transformer.n_seeds {default + 1}: one fold model per pretraining (the "
+                                         f"preset's {default} is fewer)")
+    assert derived_fold_seeds(config(preset="best"), 3)[0] == PRESETS["best"].n_seeds  # 5 models, 3 pretrainings
+    assert derived_fold_seeds(config(transformer=TransformerConfig(n_seeds=1)), 4) == (1, None)  # the user's

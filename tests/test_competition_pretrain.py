@@ -200,3 +200,14 @@ def test_a_lightning_config_run_does_not_pretrain_unless_asked(data_dir, tmp_pat
           "--output", str(output)])
     assert not (output / "pretrain").exists()
     assert "derived" not in json.loads((output / "manifest.json").read_text())
+
+
+def test_only_seed_of_a_derived_run_is_checked_against_its_derived_fold_models_before_any_work(data_dir, tmp_path,
+                                                                                              capsys):
+    output = tmp_path / "job"
+    with pytest.raises(SystemExit):
+        main(["train", "--data.dir", str(data_dir), "--output", str(output), *TINY, "--only-fold", "0",
+              "--only-seed", "1"])
+    # The fast preset: one pretraining, one fold model per fold (transformer.n_seeds derived, not set).
+    assert "--only-seed 1: seed indices are 0 to 0 (transformer.n_seeds=1)" in capsys.readouterr().err
+    assert not output.exists()
