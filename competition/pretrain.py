@@ -17,15 +17,15 @@ from __future__ import annotations
 import time
 import warnings
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from competition.context import Context
-from competition.fold_models import build_pretraining, is_distributed, merge, torch_threads
+from competition.fold_models import build_pretraining, torch_threads
 from competition.folds import run_folds
 from competition.run_folder import PretrainResult, RunFolder, model_lock, read_pretrain_done, write_pretrain_done
-from competition.workers import QUIET, n_workers, run_in_workers, uses_gpus
+from competition.workers import run_trainings, workers_for
 from imbalance_xfmr.training import readable_checkpoint
 
 
@@ -67,20 +67,15 @@ def step_pretrain(ctx: Context) -> None:
     for task in tasks:
         run.log(f"{task.name}: {task.args['trainer']['max_steps']} masked-LM steps on {texts} texts"
                 + (f", seed {task.args['seed_everything']}" if task.index > 0 else ""))
-    gpus = uses_gpus(pretrainings[0])
-    workers = 1 if is_distributed(pretrainings[0]) else n_workers(ctx.config.transformer.parallel,
-                                                                   ctx.config.transformer.num_threads, len(tasks), gpus)
+    workers, gpus = workers_for(pretrainings[0], ctx.config.transformer.parallel, ctx.config.transformer.num_threads,
+                                len(tasks))
     if workers > 1:
         run.log(f"pretrain: {len(tasks)} pretrainings, {workers} at a time (one worker process each)")
     # A `train --only-fold` job lets the other jobs into the folder meanwhile: they wait on each pretraining's own
     # lock, then find it done.
     with run.shared() if ctx.only_fold is not None else nullcontext():
-        if workers == 1:
-            for task in tasks:
-                _logged(run, task, *fit_pretraining(task))
-        else:
-            run_in_workers(fit_pretraining, [replace(task, args=merge(task.args, QUIET)) for task in tasks],
-                           workers, gpus, lambda task, output: _logged(run, task, *output), "pretrainings")
+        run_trainings(fit_pretraining, tasks, workers, gpus, lambda task, output: _logged(run, task, *output),
+                      "pretrainings")
 
 
 def pretrainings_done(ctx: Context) -> bool:

@@ -36,7 +36,7 @@ import torch
 
 from competition.context import Context
 from competition.errors import PipelineError
-from competition.fold_models import build, fit_args, is_distributed, merge, model_seed, starting_from, torch_threads
+from competition.fold_models import build, fit_args, is_distributed, model_seed, starting_from, torch_threads
 from competition.folds import run_folds
 from competition.pretrain import pretrainings_done, step_pretrain
 from competition.run_folder import (
@@ -48,7 +48,7 @@ from competition.run_folder import (
     write_done,
     write_fit_config,
 )
-from competition.workers import QUIET, n_workers, run_in_workers, uses_gpus
+from competition.workers import run_trainings, workers_for
 from imbalance_xfmr.training import LAST_CHECKPOINT, best_checkpoint, readable_checkpoint
 
 class TrainingError(PipelineError):
@@ -178,24 +178,17 @@ def step_train(ctx: Context) -> None:
             tasks.append(ModelTask(name, k, seed, args, paths["folder"], paths["checkpoints"],
                                    config.transformer.checkpoint,
                                    config.transformer.num_threads, int((fold != k).sum()), int((fold == k).sum())))
-    gpus = uses_gpus(ctx.plan.lightning)
-    # A distributed (DDP) fold model takes several devices itself: those train one after another.
-    workers = 1 if is_distributed(ctx.plan.lightning) else n_workers(config.transformer.parallel,
-                                                                      config.transformer.num_threads, len(tasks), gpus)
+    workers, gpus = workers_for(ctx.plan.lightning, config.transformer.parallel, config.transformer.num_threads,
+                                len(tasks))
     if tasks:
         run.log(f"train: {len(tasks)} fold model(s) to fit, {workers} at a time"
                 + (" (one worker process each)" if workers > 1 else ""))
     # A job for some folds lets other jobs into the folder while it trains (each model has its own lock).
     with run.shared() if ctx.only_fold is not None else nullcontext():
-        if workers == 1:
-            for task in tasks:
-                run.log(f"{task.name}: training on {task.train_rows} rows, validating on {task.valid_rows}")
-                results.append(_logged(run, task, *fit_model(task)))
-        else:
-            for task in tasks:
-                run.log(f"{task.name}: queued, {task.train_rows} training rows, {task.valid_rows} validation rows")
-            results += run_in_workers(fit_model, [replace(task, args=merge(task.args, QUIET)) for task in tasks],
-                                      workers, gpus, lambda task, output: _logged(run, task, *output), "fold models")
+        for task in tasks:
+            run.log(f"{task.name}: {task.train_rows} training rows, {task.valid_rows} validation rows")
+        results += run_trainings(fit_model, tasks, workers, gpus, lambda task, output: _logged(run, task, *output),
+                                 "fold models")
     run.log("transformer folds:\n" + summary_table(results))
 
 

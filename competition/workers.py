@@ -8,6 +8,7 @@ or locks) only changes when they are done. With GPUs each worker takes one for i
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 import torch
 
 from competition.errors import PipelineError
+from competition.fold_models import is_distributed, merge
 
 Task = TypeVar("Task")
 Output = TypeVar("Output")
@@ -36,6 +38,14 @@ def uses_gpus(lightning: dict[str, Any]) -> bool:
     """Whether a training of the ``imbalance-xfmr`` config ``lightning`` runs on this machine's GPUs."""
     accelerator = str((lightning.get("trainer") or {}).get("accelerator", "auto"))
     return torch.cuda.is_available() and accelerator in ("auto", "gpu", "cuda")
+
+
+def workers_for(lightning: dict[str, Any], config_parallel: int | None, num_threads: int | None,
+                n_tasks: int) -> tuple[int, bool]:
+    """(how many of ``n_tasks`` trainings of the ``imbalance-xfmr`` config ``lightning`` run at once, whether they
+    run on GPUs): :func:`n_workers`, or 1 for a distributed (DDP) config, which takes several devices itself."""
+    gpus = uses_gpus(lightning)
+    return (1 if is_distributed(lightning) else n_workers(config_parallel, num_threads, n_tasks, gpus)), gpus
 
 
 def n_workers(config_parallel: int | None, num_threads: int | None, n_tasks: int, gpus: bool) -> int:
@@ -58,12 +68,16 @@ def _claim_gpu(gpus: multiprocessing.Queue | None) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus.get())
 
 
-def run_in_workers(fit: Callable[[Task], Output], tasks: Sequence[Task], workers: int, gpus: bool,
-                   done: Callable[[Task, Output], Result], what: str) -> list[Result]:
-    """``fit(task)`` for every task in ``workers`` spawned processes (``fit`` and the tasks must pickle), and
-    ``done(task, output)`` in this process as each one finishes, in that order; returns ``done``'s results.
-    ``what`` ("fold models") names the trainings in the message of a worker that died. On any error the running
-    trainings finish (each writes its epoch's checkpoint) and the queued ones are cancelled."""
+def run_trainings(fit: Callable[[Task], Output], tasks: Sequence[Task], workers: int, gpus: bool,
+                  done: Callable[[Task, Output], Result], what: str) -> list[Result]:
+    """``fit(task)`` for every task, one after another in this process (``workers`` 1) or in ``workers`` spawned
+    processes (``fit`` and the tasks must pickle; each task's ``args``, an ``imbalance-xfmr`` config, gets
+    :data:`QUIET`), and ``done(task, output)`` in this process as each one finishes, in that order; returns
+    ``done``'s results. ``what`` ("fold models") names the trainings in the message of a worker that died. On any
+    error the running trainings finish (each writes its epoch's checkpoint) and the queued ones are cancelled."""
+    if workers == 1:
+        return [done(task, fit(task)) for task in tasks]
+    tasks = [dataclasses.replace(task, args=merge(task.args, QUIET)) for task in tasks]
     context = multiprocessing.get_context("spawn")
     gpu_queue = None
     if gpus:
