@@ -182,6 +182,26 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def cpu_kind() -> str:
+    """What a run's float results depend on besides the package versions: the instruction set torch's CPU kernels
+    use (``AVX512``, ``AVX2``, ...), the CPU's model, and a short hash of its instruction-set flags (Linux's
+    /proc/cpuinfo; elsewhere ``platform.processor()`` and no flags). Runs on two CPUs of one kind give the same
+    bytes; on two kinds, probabilities that differ at float32 rounding."""
+    import torch  # here, not at the top: the run folder is read by steps that never train
+
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text(errors="replace").splitlines() if cpuinfo.exists() else []
+    fields: dict[str, str] = {}
+    for line in lines:
+        if not line.strip():
+            break  # the first processor's fields
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    model = fields.get("model name") or platform.processor() or platform.machine()
+    flags = hashlib.sha256(" ".join(sorted(fields.get("flags", "").split())).encode()).hexdigest()[:12]
+    return f"{torch.backends.cpu.get_cpu_capability()}, {model}, flags {flags}"
+
+
 def git_state(root: str | Path = PROJECT_ROOT) -> dict[str, Any] | None:
     """``{"commit": sha, "dirty": bool}`` for the git checkout holding ``root``, or None outside git."""
     def git(*args: str) -> str:
@@ -322,7 +342,7 @@ class RunFolder:
             else:
                 manifest = {**saved, "format": FORMAT, "pins": saved.get("pins") or {}}
             manifest.update({"config": _plain(dict(config)), "data": data, "packages": package_versions(),
-                             "git": git_state(), "platform": platform.platform()})
+                             "git": git_state(), "platform": platform.platform(), "cpu": cpu_kind()})
             manifest.setdefault("history", []).append(entry)
             run = cls(path, manifest, pins, lock)
             run.save_manifest()

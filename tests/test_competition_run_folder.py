@@ -91,6 +91,12 @@ def test_opening_writes_the_manifest(tmp_path, competition, data_files, open_run
     for name in ("python", "torch", "pytorch-lightning", "scikit-learn", "imbalanced-learn", "numpy", "pandas",
                  "tokenizers", "jsonargparse"):
         assert isinstance(packages[name], str) and packages[name][0].isdigit(), name
+    import torch
+
+    capability, rest = manifest["cpu"].split(", ", 1)  # what the float kernels' bytes depend on
+    model, flags = rest.rsplit(", ", 1)
+    assert capability == torch.backends.cpu.get_cpu_capability() and model
+    assert flags.startswith("flags ") and len(flags) == len("flags ") + 12
     state = git_state()  # None where the project is not a git checkout (a tarball, say)
     assert (manifest["git"] is None) == (state is None)
     if state is not None:
