@@ -54,9 +54,9 @@ def test_demo_is_a_valid_small_imbalanced_competition(task, n_classes, n_train, 
 
 
 # The demo runs' reproducible outputs. Their probabilities and the rules tuned on them come from float kernels that
-# differ from one CPU to another (torch's, MKL's and oneDNN's instruction sets: the demo's probabilities moved by at
-# most 6e-7 between this machine's AVX-512 and AVX2 kernels), so they are checked two ways: everywhere against the
-# files in tests/reference/ within float32 rounding, and byte for byte on a CPU whose bytes are recorded below.
+# differ from one CPU to another (torch's, MKL's and oneDNN's instruction sets: the binary demo's probabilities moved
+# by at most 6e-7 between this machine's AVX-512 and AVX2 kernels), so they are checked two ways: everywhere against
+# the files in tests/reference/ within float32 rounding, and byte for byte on a CPU whose bytes are recorded below.
 # Everything else (the folds, and the labels the rules give) holds byte for byte on every CPU.
 # History: recorded before the run-folder rebuild (2026-12-01, torch 2.13.0 CPU, constraints.txt) on the first
 # development machine, whose rebuild and every later change kept them byte for byte; decision.json (and 2 of the
