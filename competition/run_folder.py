@@ -53,6 +53,7 @@ from typing import Any, Literal
 import filelock
 import numpy as np
 import pandas as pd
+import torch
 import yaml
 
 from competition.data import Competition, compare_ids
@@ -184,11 +185,9 @@ def package_versions() -> dict[str, str | None]:
 
 def cpu_kind() -> str:
     """What a run's float results depend on besides the package versions: the instruction set torch's CPU kernels
-    use (``AVX512``, ``AVX2``, ...), the CPU's model, and a short hash of its instruction-set flags (Linux's
-    /proc/cpuinfo; elsewhere ``platform.processor()`` and no flags). Runs on two CPUs of one kind give the same
-    bytes; on two kinds, probabilities that differ at float32 rounding."""
-    import torch  # here, not at the top: the run folder is read by steps that never train
-
+    use (``AVX512``, ``AVX2``, ...), the CPU's model, and a short hash of its instruction-set flags, from Linux's
+    /proc/cpuinfo (elsewhere ``platform.processor()``, and the hash of no flags). Runs on two CPUs of one kind give
+    the same bytes; on two kinds, probabilities that differ in their last digits, or more after long trainings."""
     cpuinfo = Path("/proc/cpuinfo")
     lines = cpuinfo.read_text(errors="replace").splitlines() if cpuinfo.exists() else []
     fields: dict[str, str] = {}
