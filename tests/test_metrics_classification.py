@@ -288,3 +288,39 @@ def test_large_inputs_take_the_fast_path_and_agree():
     assert_matches_reference(ours.confusion_matrix, skm.confusion_matrix, y_true, y_pred, sample_weight=weights)
     assert_matches_reference(ours.classification_report, skm.classification_report, y_true, y_pred, digits=6)
     assert_matches_reference(ours.matthews_corrcoef, skm.matthews_corrcoef, y_true, y_pred)
+
+
+@pytest.mark.parametrize("weights", [None, "linear", "quadratic"])
+@pytest.mark.parametrize(
+    "y1, y2, labels",
+    [
+        ([1, 1, 3, 3, 4], [1, 1, 3, 4, 4], [0, 1, 2, 3, 4]),  # levels 0 and 2 unseen
+        ([1, 1, 3, 3, 4], [1, 1, 3, 4, 4], [0, 1, 2, 3, 4, 5]),  # unseen levels at both ends
+        ([1, 1, 3, 3, 4], [1, 1, 3, 4, 4], [4, 3, 2, 1, 0]),  # reversed order: same distances
+        ([1, 1, 3, 3, 4], [1, 1, 3, 4, 4], [0, 2, 4, 1, 3]),  # the order of labels sets the distances
+        ([1, 1, 3, 3, 4], [1, 1, 3, 4, 7], [1, 2, 3, 4]),  # a predicted level outside labels is dropped
+        (["low", "high", "high"], ["low", "high", "low"], ["low", "mid", "high"]),
+        ([1, 1, 1], [1, 1, 1], [0, 1, 2]),  # one level used: undefined (nan, warned)
+    ],
+)
+def test_kappa_with_unseen_ordinal_levels_matches_sklearn(y1, y2, labels, weights):
+    value = assert_matches_reference(
+        ours.cohen_kappa_score, skm.cohen_kappa_score, y1, y2, labels=labels, weights=weights
+    )
+    assert value is not None
+
+
+def test_unseen_ordinal_level_changes_quadratic_kappa():
+    y1, y2 = [0, 1, 3, 3], [0, 1, 3, 4]
+    seen_only = ours.cohen_kappa_score(y1, y2, weights="quadratic")
+    with_level_2 = ours.cohen_kappa_score(y1, y2, weights="quadratic", labels=[0, 1, 2, 3, 4])
+    assert with_level_2 == pytest.approx(skm.cohen_kappa_score(y1, y2, weights="quadratic", labels=[0, 1, 2, 3, 4]))
+    assert with_level_2 != pytest.approx(seen_only)  # 3 is two levels from 1, not one
+
+
+def test_repeated_labels_are_rejected_in_confusion_matrix_and_kappa():
+    # sklearn leaves a repeated label's first row and column empty (kappa 1.0 here, whatever the data).
+    with pytest.raises(ValueError, match="each label once"):
+        ours.confusion_matrix([1, 1, 3, 3, 4], [1, 1, 3, 4, 4], labels=[1, 3, 3])
+    with pytest.raises(ValueError, match="each label once"):
+        ours.cohen_kappa_score([1, 1, 3, 3, 4], [1, 1, 3, 4, 4], labels=[1, 3, 3], weights="quadratic")

@@ -363,3 +363,40 @@ def test_error_messages_say_what_is_wrong():
         ours.roc_auc_score(MULTICLASS_Y, MULTICLASS_P * 2, multi_class="ovr")
     with pytest.raises(ValueError, match="pos_label"):
         ours.roc_curve(["a", "b", "a"], [0.1, 0.2, 0.3])
+
+
+# ------------------------------------------------------------------------------------------- log_loss edge cases
+
+EDGE_P = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize(
+    "y_true, proba, kwargs",
+    [
+        ([1, 0, 2, 2], EDGE_P, {}),  # exact 0/1 on the true class: clipped to 1 - eps
+        ([1, 0, 2, 0], EDGE_P, {}),  # exact 0 on the true class: clipped to eps, a large finite loss
+        ([1, 0, 2, 2], EDGE_P * 0.5, {}),  # rows summing to 0.5: warned about, not renormalised
+        ([1, 0, 2, 2], EDGE_P * 0.9 + 0.1, {}),  # rows summing to 1.2
+        ([1, 0, 1, 1], EDGE_P, {"labels": [0, 1, 2]}),  # class 2 absent from y_true
+        (["b", "a", "b", "b"], EDGE_P, {"labels": ["a", "b", "c"]}),
+        ([1, 0, 1, 1], EDGE_P, {"labels": [2, 1, 0]}),  # unsorted labels: warned about
+        ([1, 1, 1, 1], [0.0, 1.0, 0.5, 1.0], {"labels": [0, 1]}),  # one class in y_true, 1-D P(positive)
+        ([0, 1, 0, 1], [0.0, 1.0, 1.0, 0.0], {"sample_weight": [1.0, 0.0, 0.0, 2.0]}),
+        ([0, 1, 0, 1], [0.0, 1.0, 1.0, 0.0], {"normalize": False}),
+        (np.array([[1, 0, 1], [0, 0, 0], [1, 1, 1], [0, 1, 0]]), EDGE_P, {}),  # multilabel indicator
+    ],
+)
+def test_log_loss_edge_cases_match_sklearn(y_true, proba, kwargs, dtype):
+    check_same("log_loss", y_true, np.asarray(proba, dtype=dtype), **kwargs)
+
+
+def test_log_loss_rejects_ambiguous_labels():
+    # sklearn fails on both with unrelated messages (a broadcasting error; "not fitted with multilabel input").
+    assert call_recorded(skm.log_loss, [1, 0, 1, 1], EDGE_P, labels=[0, 1, 1, 2])[1] is not None
+    with pytest.raises(ValueError, match="each class once"):
+        ours.log_loss([1, 0, 1, 1], EDGE_P, labels=[0, 1, 1, 2])
+    indicator = np.array([[1, 0, 1], [0, 0, 0], [1, 1, 1], [0, 1, 0]])
+    assert call_recorded(skm.log_loss, indicator, EDGE_P, labels=[0, 1, 2])[1] is not None
+    with pytest.raises(ValueError, match="multilabel indicator"):
+        ours.log_loss(indicator, EDGE_P, labels=[0, 1, 2])

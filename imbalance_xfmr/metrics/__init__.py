@@ -2,7 +2,8 @@
 
 Drop-in replacements for scikit-learn 1.9's and imbalanced-learn 0.14's functions of the same names
 (signatures, defaults, return types, warnings and errors), plus threshold tuning for out-of-fold
-predictions and streaming (torchmetrics) versions for Lightning validation loops.
+predictions, streaming (torchmetrics) versions for Lightning validation loops, and the registry of competition
+metrics a run can be scored by (``get_metric``, ``METRIC_NAMES``, ``default_metric``).
 """
 
 from ._classification import (
@@ -12,6 +13,8 @@ from ._classification import (
     confusion_matrix,
     f1_score,
     fbeta_score,
+    hamming_loss,
+    jaccard_score,
     matthews_corrcoef,
     multilabel_confusion_matrix,
     precision_recall_fscore_support,
@@ -33,6 +36,16 @@ from ._ranking import (
     roc_auc_score,
     roc_curve,
 )
+from ._scoring import (
+    METRIC_NAMES,
+    SUBMISSION_KINDS,
+    TASKS,
+    Metric,
+    default_metric,
+    get_metric,
+    infer_task,
+    names_for,
+)
 from ._report import classification_report, classification_report_imbalanced, report_to_markdown
 from ._threshold import (
     BINARY_THRESHOLD_METRICS,
@@ -46,6 +59,14 @@ from ._threshold import (
 from ._validation import InvalidParameterError
 
 __all__ = [
+    "METRIC_NAMES",
+    "SUBMISSION_KINDS",
+    "TASKS",
+    "Metric",
+    "default_metric",
+    "get_metric",
+    "infer_task",
+    "names_for",
     "BINARY_THRESHOLD_METRICS",
     "MULTICLASS_THRESHOLD_METRICS",
     "InvalidParameterError",
@@ -69,6 +90,8 @@ __all__ = [
     "f1_score",
     "fbeta_score",
     "geometric_mean_score",
+    "hamming_loss",
+    "jaccard_score",
     "make_index_balanced_accuracy",
     "matthews_corrcoef",
     "multilabel_confusion_matrix",

@@ -3,6 +3,10 @@
 Every function reduces ``(y_true, y_pred)`` once to a C x C confusion matrix (see ``_validation.check_targets``)
 and computes its score from counts. The count functions (``prf_from_counts`` and friends) are shared with the
 streaming metrics, so an epoch-end score equals the NumPy function on the concatenated epoch.
+
+Multilabel-indicator targets (two (n_samples, n_labels) 0/1 matrices) are accepted where scikit-learn accepts them:
+``multilabel_confusion_matrix``, the precision/recall/F family, ``jaccard_score``, ``accuracy_score`` (subset
+accuracy) and ``hamming_loss``; their counts come from ``_multilabel.IndicatorTargets``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 
+from ._multilabel import IndicatorTargets
 from ._validation import (
     InvalidParameterError,
     Targets,
@@ -96,11 +101,13 @@ def prf_from_counts(
     average: str | None = None,
     warn_for: Any = ("precision", "recall", "f-score"),
     zero_division: Any = "warn",
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[Any, Any, Any, Any]:
     """Precision, recall, F-beta and support from per-label counts, as ``precision_recall_fscore_support``.
 
-    ``tp``, ``pred`` (predicted count) and ``true`` (support) have shape (L,); ``average`` is None, 'micro',
-    'macro', 'weighted' or 'binary' (the caller has already reduced the labels to the positive one).
+    ``tp``, ``pred`` (predicted count) and ``true`` (support) have shape (L,), or (n_samples,) per sample for
+    ``average='samples'`` (then averaged with ``sample_weight``); ``average`` is None, 'micro', 'macro',
+    'weighted', 'samples' or 'binary' (the caller has already reduced the labels to the positive one).
     """
     if average == "micro":
         tp, pred, true = tp.sum(keepdims=True), pred.sum(keepdims=True), true.sum(keepdims=True)
@@ -124,7 +131,7 @@ def prf_from_counts(
         )
     if average is None:
         return precision, recall, f_score, true
-    weights = true if average == "weighted" else None
+    weights = true if average == "weighted" else sample_weight if average == "samples" else None
     return nan_average(precision, weights), nan_average(recall, weights), nan_average(f_score, weights), None
 
 
@@ -206,11 +213,15 @@ def _check_pos_label(func: str, pos_label: Any) -> None:
         )
 
 
-def set_wise_labels(targets: Targets, average: str | None, labels: Any, pos_label: Any) -> np.ndarray | None:
+def set_wise_labels(
+    targets: Targets | IndicatorTargets, average: str | None, labels: Any, pos_label: Any
+) -> np.ndarray | None:
     """The labels a set-wise metric scores (sklearn's ``_check_set_wise_labels``), after its checks."""
     if average == "binary":
         if targets.y_type != "binary":
             options = [None, "micro", "macro", "weighted"]
+            if targets.y_type == "multilabel-indicator":
+                options.append("samples")
             raise ValueError(
                 f"Target is {targets.y_type} but average='binary'. Please choose another average "
                 f"setting, one of {options!r}."
@@ -258,6 +269,21 @@ def per_label_counts(
     return pick(tp, 0), pick(fp, 0), pick(fn, 0), pick(tn, total)
 
 
+def set_wise_counts(
+    targets: Targets | IndicatorTargets,
+    labels: np.ndarray | None,
+    sample_weight: np.ndarray | None,
+    samplewise: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(tp, fp, fn, tn) per label, or per sample (``samplewise``, multilabel only), as the rows of
+    ``multilabel_confusion_matrix``: the counts every set-wise metric starts from."""
+    if isinstance(targets, IndicatorTargets):
+        return targets.counts(labels, sample_weight, samplewise)
+    if samplewise:
+        raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
+    return per_label_counts(targets, labels, sample_weight)
+
+
 def _warn_if_single_label(cm: np.ndarray) -> None:
     """sklearn warns whenever a confusion matrix it builds (also inside other metrics) is 1 x 1."""
     if cm.shape == (1, 1):
@@ -287,6 +313,7 @@ def confusion_matrix(
     if labels is not None:
         if labels.size == 0:
             raise ValueError("'labels' should contain at least one label.")
+        _reject_repeated_labels(labels)
         positions = targets.label_positions(labels)
         if not targets.in_true[positions[positions >= 0]].any():
             raise ValueError("At least one label specified must be in y_true")
@@ -303,25 +330,42 @@ def confusion_matrix(
     return cm
 
 
+def _reject_repeated_labels(labels: np.ndarray) -> None:
+    """A confusion matrix needs each label once: sklearn silently leaves a repeated label's first row and
+    column empty, which changes kappa and every score read off the matrix."""
+    values = labels.tolist()
+    if len(set(values)) != len(values):
+        repeated = sorted({v for v in values if values.count(v) > 1}, key=str)
+        raise ValueError(f"labels must list each label once; {repeated} appear more than once in {values}.")
+
+
 def multilabel_confusion_matrix(
     y_true: Any, y_pred: Any, *, sample_weight: Any = None, labels: Any = None, samplewise: bool = False
 ) -> np.ndarray:
-    """One-vs-rest 2x2 matrices ``[[tn, fp], [fn, tp]]`` per label, shape (n_labels, 2, 2).
+    """One-vs-rest 2x2 matrices ``[[tn, fp], [fn, tp]]`` per label, shape (n_labels, 2, 2); as
+    ``sklearn.metrics.multilabel_confusion_matrix``.
 
-    Same as ``sklearn.metrics.multilabel_confusion_matrix`` for binary and multiclass targets (multilabel
-    indicator input is not supported).
+    Binary and multiclass targets: one matrix per sorted label (or per ``labels``, absent ones counting zero).
+    Multilabel-indicator targets ((n_samples, n_labels) 0/1 arrays): one per column, ``labels`` being column
+    indices; ``samplewise=True`` gives one per sample, shape (n_samples, 2, 2). int64 counts, float64 with float
+    weights (and, per label, with any weights).
     """
-    targets, weights = check_targets(y_true, y_pred, sample_weight)
-    if samplewise:
-        raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
-    tp, fp, fn, tn = per_label_counts(targets, _labels_array(labels), weights)
+    targets, weights = check_targets(y_true, y_pred, sample_weight, multilabel=True)
+    tp, fp, fn, tn = set_wise_counts(targets, _labels_array(labels), weights, samplewise)
     return np.stack([tn, fp, fn, tp], axis=1).reshape(-1, 2, 2)
 
 
 def accuracy_score(y_true: Any, y_pred: Any, *, normalize: bool = True, sample_weight: Any = None) -> float:
-    """Fraction (or, with ``normalize=False``, weighted count) of exact matches; as sklearn's."""
-    targets, weights = check_targets(y_true, y_pred, sample_weight)
-    correct = np.trace(targets.cm)
+    """Fraction (or, with ``normalize=False``, weighted count) of exact matches; as sklearn's.
+
+    For multilabel-indicator targets this is subset accuracy: a sample counts when its whole row matches.
+    """
+    targets, weights = check_targets(y_true, y_pred, sample_weight, multilabel=True)
+    if isinstance(targets, IndicatorTargets):
+        match = targets.exact_match()
+        correct = match.sum() if weights is None else np.dot(match, weights)
+    else:
+        correct = np.trace(targets.cm)
     if not normalize:
         return float(correct)
     total = targets.n_samples if weights is None else weights.sum()
@@ -353,6 +397,8 @@ def precision_recall_fscore_support(
 ) -> tuple[Any, Any, Any, Any]:
     """Per-label or averaged precision, recall, F-beta and support; as sklearn's.
 
+    ``y_true``/``y_pred``: 1-D labels, or (n_samples, n_labels) 0/1 multilabel indicators (then ``labels`` are
+    column indices and ``average='samples'`` averages per-sample scores, weighted by ``sample_weight``).
     Returns arrays of shape (n_labels,) (support: int64, float64 with weights) when ``average`` is None,
     else three floats and None.
     """
@@ -364,13 +410,12 @@ def precision_recall_fscore_support(
             f"The 'beta' parameter of {func} must be a float in the range [0.0, inf). Got {beta!r} instead."
         )
     check_zero_division(func, zero_division)
-    targets, weights = check_targets(y_true, y_pred, sample_weight)
+    targets, weights = check_targets(y_true, y_pred, sample_weight, multilabel=True)
     labels = set_wise_labels(targets, average, labels, pos_label)
-    if average == "samples":
-        raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
-    tp, fp, fn, _ = per_label_counts(targets, labels, weights)
+    tp, fp, fn, _ = set_wise_counts(targets, labels, weights, samplewise=average == "samples")
     return prf_from_counts(
-        tp, tp + fp, tp + fn, beta=beta, average=average, warn_for=warn_for, zero_division=zero_division
+        tp, tp + fp, tp + fn, beta=beta, average=average, warn_for=warn_for, zero_division=zero_division,
+        sample_weight=weights,
     )
 
 
@@ -479,3 +524,72 @@ def cohen_kappa_score(
             ) from error
         raise
     return kappa_from_cm(cm, weights, replace_undefined_by)
+
+
+def jaccard_score(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    labels: Any = None,
+    pos_label: Any = 1,
+    average: str | None = "binary",
+    sample_weight: Any = None,
+    zero_division: Any = "warn",
+) -> Any:
+    """Jaccard index tp / (tp + fp + fn) of the predicted and true label sets; as ``sklearn.metrics.jaccard_score``.
+
+    ``average`` as in :func:`precision_recall_fscore_support` ('samples': per-sample index of multilabel rows,
+    weighted by ``sample_weight``). ``zero_division`` ('warn', 0 or 1; unlike the F family, not nan) is the score
+    of an empty union. Returns a float, or an ndarray of shape (n_labels,) float64 when ``average`` is None.
+    """
+    func = "jaccard_score"
+    check_option(func, "average", average, _AVERAGES)
+    _check_pos_label(func, pos_label)
+    if not (isinstance(zero_division, str) and zero_division == "warn") and zero_division not in (0, 1):
+        raise InvalidParameterError(
+            f"The 'zero_division' parameter of {func} must be a float among {{0, 1}} or a str among "
+            f"{{'warn'}}. Got {zero_division!r} instead."
+        )
+    if not isinstance(zero_division, str):
+        zero_division = float(zero_division)  # sklearn takes True/False as 1/0 here
+    targets, weights = check_targets(y_true, y_pred, sample_weight, multilabel=True)
+    labels = set_wise_labels(targets, average, labels, pos_label)
+    tp, fp, fn, _ = set_wise_counts(targets, labels, weights, samplewise=average == "samples")
+    intersection, union = tp, tp + fp + fn
+    if average == "micro":
+        intersection, union = intersection.sum(keepdims=True), union.sum(keepdims=True)
+    scores = safe_divide(
+        intersection, union, "jaccard", "true or predicted", average, ("jaccard",), zero_division
+    )
+    if average is None:
+        return scores
+    average_weights = None
+    if average == "weighted":
+        support = tp + fn
+        # No label has support: every score is a zero division (already warned about), averaged unweighted.
+        average_weights = support if support.any() else None
+    elif average == "samples":
+        average_weights = weights
+    # Unlike precision/recall (nan_average), sklearn's plain average: an empty label list gives nan.
+    return float(np.average(scores, weights=average_weights))
+
+
+def hamming_loss(y_true: Any, y_pred: Any, *, sample_weight: Any = None) -> float:
+    """Fraction of wrong labels; as ``sklearn.metrics.hamming_loss``.
+
+    Binary/multiclass: the (weighted) fraction of misclassified samples. Multilabel indicators: the (weighted)
+    fraction of wrong entries of the (n_samples, n_labels) matrix, the weights being per sample.
+    """
+    targets, weights = check_targets(y_true, y_pred, sample_weight, multilabel=True)
+    if isinstance(targets, IndicatorTargets):
+        differences = targets.differences()
+        wrong = differences.sum() if weights is None else np.dot(differences, weights)
+        mean_weight = 1.0 if weights is None else np.mean(weights)
+        return float(wrong / (targets.n_samples * targets.n_labels * mean_weight))
+    cm = targets.cm
+    # The off-diagonal sum, not total - trace: exactly 0 when every (float-weighted) sample is right.
+    wrong = cm.sum(where=~np.eye(cm.shape[0], dtype=bool))
+    total = targets.n_samples if weights is None else weights.sum()
+    if total == 0:
+        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+    return float(wrong / total)

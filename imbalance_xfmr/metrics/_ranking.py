@@ -404,6 +404,9 @@ def _average_over_columns(
         return binary_metric(positive.ravel(), scores.ravel(), repeated)
     if average == "samples":
         per_row = rowwise_metric(positive, scores)
+        if weights is not None:
+            # A zero-weight row cannot move the average, even when its score is NaN (one class in the row).
+            per_row[weights == 0] = 0
         return float(np.average(per_row, weights=weights))
     support = None
     if average == "weighted":
@@ -694,11 +697,23 @@ def _one_hot_targets(y_true: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     if targets.ndim == 2 and targets.shape[1] > 1:
         if type_of_target(targets)[0] != "multilabel-indicator":
             raise ValueError("Multioutput target data is not supported with label binarization")
+        if labels is not None:
+            # (sklearn fails here too, with "The object was not fitted with multilabel input".)
+            raise ValueError(
+                f"labels cannot be used with a multilabel indicator y_true of shape {targets.shape}: its columns "
+                "are the labels, in order. Drop labels=."
+            )
         return targets.astype(np.int64), np.arange(targets.shape[1])
     targets = _check_1d(targets, "y_true")
     if labels is not None:
         given = _check_1d(to_array(labels, "labels"), "labels")
         classes = unique_labels(given)
+        if classes.shape[0] != given.shape[0]:
+            # (sklearn fails here too, with a NumPy broadcasting error.)
+            raise ValueError(
+                f"labels must list each class once; got {given.tolist()}. Pass the sorted distinct classes, one "
+                "per column of y_proba."
+            )
         if classes.shape != given.shape or not np.array_equal(classes, given):
             warnings.warn(
                 f"Labels passed were {given}. But this function assumes labels are ordered lexicographically. "

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ._classification import per_label_counts, prf_from_counts
+from ._classification import per_label_counts, prf_from_counts, set_wise_counts
 from ._imbalanced import sens_spec_from_counts
+from ._multilabel import IndicatorTargets
 from ._validation import check_targets, check_zero_division, to_array
 
 _HEADERS = ["precision", "recall", "f1-score", "support"]
@@ -35,13 +36,20 @@ def classification_report(
 ) -> str | dict:
     """Per-class precision, recall, F1 and support with accuracy/macro/weighted averages.
 
-    Same text and dictionary as ``sklearn.metrics.classification_report``.
+    Same text and dictionary as ``sklearn.metrics.classification_report``; for multilabel-indicator targets one
+    row per label column and micro/macro/weighted/samples averages.
     """
     check_zero_division("classification_report", zero_division)
-    targets, weights = check_targets(y_true, y_pred, sample_weight)
+    targets, weights = check_targets(y_true, y_pred, sample_weight, multilabel=True)
+    multilabel = isinstance(targets, IndicatorTargets)
     labels_given = labels is not None
-    labels = to_array(labels, "labels") if labels_given else targets.classes
-    micro_is_accuracy = not labels_given or set(labels.tolist()) >= set(targets.classes.tolist())
+    if labels_given:
+        labels = to_array(labels, "labels")
+    else:
+        labels = np.arange(targets.n_labels) if multilabel else targets.classes
+    micro_is_accuracy = not multilabel and (
+        not labels_given or set(labels.tolist()) >= set(targets.classes.tolist())
+    )
     if target_names is not None and len(labels) != len(target_names):
         if labels_given:
             warnings.warn(
@@ -56,17 +64,20 @@ def classification_report(
     if target_names is None:
         target_names = [f"{label}" for label in labels.tolist()]
 
-    tp, fp, fn, _ = per_label_counts(targets, labels, weights)
-    pred, true = tp + fp, tp + fn
+    per_label = set_wise_counts(targets, labels, weights)
 
     def prf(average: str | None) -> tuple[Any, Any, Any, Any]:
-        return prf_from_counts(tp, pred, true, average=average, zero_division=zero_division)
+        samplewise = average == "samples"
+        tp, fp, fn, _ = set_wise_counts(targets, labels, weights, samplewise=True) if samplewise else per_label
+        return prf_from_counts(
+            tp, tp + fp, tp + fn, average=average, zero_division=zero_division, sample_weight=weights
+        )
 
     precision, recall, f1, support = prf(None)
     rows = list(zip(target_names, precision, recall, f1, support))
     total_support = np.sum(support)
     averages = []
-    for average in ("micro", "macro", "weighted"):
+    for average in ("micro", "macro", "weighted") + (("samples",) if multilabel else ()):
         heading = "accuracy" if average == "micro" and micro_is_accuracy else f"{average} avg"
         averages.append((heading, *prf(average)[:3], total_support))
 

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._multilabel import IndicatorTargets
+
 # Integer labels spanning up to this many consecutive values (0-1023, -1/1, 1000-1004 ...) take the O(n) bincount
 # path; others are factorised.
 _MAX_DIRECT_LABEL = 1024
@@ -505,8 +507,15 @@ def _label_positions(y: np.ndarray, low: int) -> np.ndarray:
     return positions
 
 
-def _combine_types(type_true: str, type_pred: str) -> str:
+def _combine_types(type_true: str, type_pred: str, multilabel: bool) -> str:
     types = {type_true, type_pred}
+    if "multiclass-multioutput" in types:
+        # (sklearn takes a 2-D array of two integer values, {0, 2} or {1, 2} too, for an indicator, and then
+        # counts every non-zero as a positive in some metrics and compares the values in others.)
+        raise ValueError(
+            "multiclass-multioutput targets are not supported: a 2-D y_true/y_pred must be a multilabel "
+            "indicator holding only 0 and 1 (or False/True), one column per label."
+        )
     if types == {"binary", "multiclass"}:
         types = {"multiclass"}
     if len(types) > 1:
@@ -515,9 +524,11 @@ def _combine_types(type_true: str, type_pred: str) -> str:
         )
     y_type = types.pop()
     if y_type == "multilabel-indicator":
+        if multilabel:
+            return y_type
         raise ValueError(
-            "multilabel-indicator is not supported by imbalance_xfmr.metrics: pass one label per sample "
-            "(a 1-D array), or score each label's column separately."
+            "multilabel-indicator is not supported by this metric (its scikit-learn/imbalanced-learn namesake "
+            "rejects it too): pass one label per sample (a 1-D array), or score each label's column separately."
         )
     if y_type not in ("binary", "multiclass"):
         raise ValueError(f"{y_type} is not supported")
@@ -529,13 +540,15 @@ def check_targets(
     y_pred: Any,
     sample_weight: Any = None,
     names: tuple[str, str] = ("y_true", "y_pred"),
-) -> tuple[Targets, np.ndarray | None]:
+    multilabel: bool = False,
+) -> tuple[Targets | IndicatorTargets, np.ndarray | None]:
     """Validate a pair of label arrays as sklearn's ``_check_targets`` does and count them jointly.
 
-    Returns the :class:`Targets` and the checked sample weights (or None). Raises, in sklearn's order:
-    ValueError for inconsistent lengths, NaN/None/infinite labels, empty input, bad sample weights,
-    a mix of target types, continuous or multi-output targets, a mix of string and number labels;
-    TypeError for bytes labels.
+    Returns the :class:`Targets` and the checked sample weights (or None); with ``multilabel``, a pair of
+    multilabel-indicator matrices gives an :class:`IndicatorTargets` instead (without it, they are an error).
+    Raises, in sklearn's order: ValueError for inconsistent lengths, NaN/None/infinite labels, empty input, bad
+    sample weights, a mix of target types, continuous or multi-output targets, a mix of string and number labels,
+    indicator matrices with different numbers of columns; TypeError for bytes labels.
     """
     true, true_2d = _as_label_vector(y_true, names[0])
     pred, pred_2d = _as_label_vector(y_pred, names[1])
@@ -570,7 +583,9 @@ def check_targets(
             "Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required."
         )
     weights = check_sample_weight(sample_weight, n)
-    y_type = _combine_types(type_true, type_pred)
+    y_type = _combine_types(type_true, type_pred, multilabel)
+    if y_type == "multilabel-indicator":
+        return IndicatorTargets(true, pred), weights
 
     if direct:
         present = np.flatnonzero(counts.sum(axis=0) + counts.sum(axis=1))
