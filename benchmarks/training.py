@@ -66,7 +66,7 @@ from competition.config import TransformerConfig  # noqa: E402
 from competition.data import load_competition  # noqa: E402
 from competition.fold_models import build, fit_args, merge, user_config  # noqa: E402
 from competition.folds import make_folds  # noqa: E402
-from competition.run_folder import FOLD, ID, LABEL, TEXT  # noqa: E402
+from competition.layout import FOLD, ID, LABEL, TEXT  # noqa: E402
 from imbalance_xfmr.data.io import write_csv  # noqa: E402
 from imbalance_xfmr.training import AtomicCheckpointIO  # noqa: E402
 
@@ -79,7 +79,7 @@ TINY = {"model": {"d_model": 8, "n_heads": 1, "n_layers": 1, "d_ff": 8}, "data":
 def fold_tables(folder: Path) -> tuple[Path, Path]:
     """The fold models' train (with the fold column) and test tables, as the pipeline writes them."""
     competition = load_competition(DATA)
-    fold = make_folds(competition, n_splits=5, seed=0)
+    fold = make_folds(competition.train_labels, n_splits=5, seed=0)
     train, test = folder / "fold_train.csv", folder / "fold_test.csv"
     write_csv(train, pd.DataFrame({ID: competition.train_ids, TEXT: competition.train_texts,
                                    LABEL: competition.train_labels, FOLD: fold}))

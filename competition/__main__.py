@@ -1,6 +1,6 @@
-"""Entry point of ``python -m competition``; see :mod:`competition.cli`."""
+"""Entry point of ``python -m competition``; see :mod:`competition.runner`."""
 
-from competition.cli import main
+from competition.runner import main
 
 if __name__ == "__main__":
     main()

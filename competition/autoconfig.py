@@ -98,10 +98,24 @@ def resolve(config: PipelineConfig) -> PipelineConfig:
 
 @dataclass(frozen=True)
 class DerivedSettings:
-    """The fold models' derived ``imbalance-xfmr`` config and why each value was chosen."""
+    """The fold models' derived ``imbalance-xfmr`` config and why each value was chosen: ``notes[i]`` explains the
+    value at ``keys[i]`` (``"section.key"`` of ``lightning``)."""
 
     lightning: dict[str, Any]
     notes: list[str]
+    keys: list[str]
+
+    def notes_after(self, merged: Mapping[str, Any]) -> list[str]:
+        """The notes of the settings the fold models train with, ``merged`` (this config with the user's
+        ``transformer.data`` / ``.model`` / ``.trainer`` merged over it): a value the user overrode is named as
+        theirs, with what the data would have given, so that the log, manifest and report say what trains."""
+        notes = []
+        for note, key in zip(self.notes, self.keys):
+            section, name = key.split(".")
+            derived, used = self.lightning[section][name], (merged.get(section) or {}).get(name)
+            notes.append(note if used == derived else
+                         f"{name} {used}: set by --transformer.{section} (derived from the data: {note})")
+        return notes
 
 
 def vocabulary_size(texts: Sequence[str]) -> tuple[int, str]:
@@ -150,12 +164,13 @@ def _batch_shape(data: Mapping[str, Any]) -> tuple[int, int] | None:
     return shape if all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape) else None
 
 
-def derived_pretraining(config: PipelineConfig, n_texts: int, data: Mapping[str, Any]) -> tuple[int, str]:
+def derived_pretraining(config: PipelineConfig, n_texts: int, data: Mapping[str, Any],
+                        fine_tuning_lr: float = FINE_TUNING_LR) -> tuple[int, str]:
     """(optimizer steps, the note that says why) of the self-pretraining of derived fold-model settings on
     ``n_texts`` train and test texts, whose ``imbalance-xfmr pretrain`` data section is ``data``
     (:func:`competition.fold_models.pretrain_args`): ``pretrain.max_steps``, else :func:`pretraining_steps` of the
-    batches ``data`` holds. A batch size or length that is no positive integer counts as the preset's steps; the
-    pretraining's config check then names it."""
+    batches ``data`` holds; ``fine_tuning_lr`` is the fold models' learning rate, for the note. A batch size or
+    length that is no positive integer counts as the preset's steps; the pretraining's config check then names it."""
     steps, why = config.pretrain.max_steps, "pretrain.max_steps"
     if steps is None:
         shape = _batch_shape(data)
@@ -164,7 +179,7 @@ def derived_pretraining(config: PipelineConfig, n_texts: int, data: Mapping[str,
         else:
             steps, why = PRESETS[config.preset].pretrain_steps, "the preset's"
     return steps, (f"self-pretraining: {steps} masked-LM steps ({why}) on all {n_texts} train and test texts; the "
-                   f"fold models start from its weights (fine-tuning lr {FINE_TUNING_LR:g})")
+                   f"fold models start from its weights (fine-tuning lr {fine_tuning_lr:g})")
 
 
 def derived_pretraining_seeds(config: PipelineConfig, steps: int, data: Mapping[str, Any]) -> tuple[int, str]:
@@ -255,4 +270,5 @@ def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Seque
     }
     # The self-pretraining's steps, its seeds and their notes come from its own batches, once its config is made
     # (derived_pretraining and derived_pretraining_seeds, called by competition.validate.plan).
-    return DerivedSettings(lightning, notes)
+    keys = ["data.max_vocab_size", "data.max_length", "model.d_model", "data.batch_size", "trainer.max_epochs"]
+    return DerivedSettings(lightning, notes, keys)

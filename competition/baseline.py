@@ -21,7 +21,6 @@ from sklearn.pipeline import Pipeline, make_union
 
 from competition.config import BaselineConfig
 from competition.context import Context
-from competition.folds import run_folds
 
 
 def make_baseline(params: BaselineConfig) -> Pipeline:
@@ -85,24 +84,20 @@ def cross_fit_baseline(texts: np.ndarray, labels: np.ndarray, test_texts: np.nda
         oof[valid] = _proba_in_class_order(model, texts[valid], classes)
         test_per_fold[k] = _proba_in_class_order(model, test_texts, classes)
         if progress is not None:
-            progress(f"baseline fold {k + 1}/{n_folds}: fitted on {int((~valid).sum())} rows, "
+            progress(f"baseline fold {k} of {n_folds}: fitted on {int((~valid).sum())} rows, "
                      f"{time.perf_counter() - start:.1f} s")
     return CrossFitResult(classes, oof, test_per_fold)
 
 
 def step_baseline(ctx: Context) -> None:
     """Cross-fit the baseline on the run's folds and write its out-of-fold, per-fold test and fold-averaged test
-    probabilities (skipped when they are there, or when ``baseline.enabled`` is false)."""
-    if not ctx.config.baseline.enabled:
-        ctx.run.log("baseline: disabled (baseline.enabled=false)")
-        return
+    probabilities (skipped when they are there)."""
     if ctx.run.has_probabilities("baseline"):
         ctx.run.log("baseline: its probabilities are already in the run folder, skipped")
         return
     competition = ctx.competition
-    fold = run_folds(ctx)
-    ctx.run.pin("baseline")
+    fold = ctx.folds()
     result = cross_fit_baseline(competition.train_texts, competition.train_labels, competition.test_texts, fold,
-                                ctx.config.baseline, progress=ctx.run.log)
+                                ctx.config.baseline, progress=lambda line: ctx.run.log(line, detail=True))
     ctx.run.write_probabilities("baseline", competition, fold, result.oof, result.test_per_fold, result.test)
     ctx.run.log("baseline: wrote its out-of-fold and test probabilities")

@@ -1,77 +1,51 @@
-"""``python -m competition``: run a competition end to end, or one step of it.
+"""``python -m competition``: run a competition end to end, or one step of it: its command line, and what happens
+before any step runs.
 
 Subcommands: ``run`` (every step in order), the steps on their own (``folds``, ``baseline``, ``pretrain``,
 ``train``, ``predict``, ``decide``, ``submit``, ``report``: a finished run can be re-decided, re-submitted or
-re-reported without retraining), and ``compare`` (several runs side by side). Each step reads the same config
-(:class:`competition.config.PipelineConfig`): ``--config FILE.yaml``, then any key on the command line,
-jsonargparse style (``--data.dir DIR --output DIR --folds.n_splits 3``), applied left to right.
+re-reported without retraining; a step first makes what it needs and the run folder lacks), and ``compare`` (several
+runs side by side). Each step reads the same config (:class:`competition.config.PipelineConfig`): ``--config
+FILE.yaml``, then any key on the command line, jsonargparse style (``--data.dir DIR --output DIR --folds.n_splits
+3``), applied left to right. :mod:`competition.runner` holds the steps and ``main``.
 
 Before any step writes anything, the config is checked (:mod:`competition.validate`), the competition data is
 read and validated (:mod:`competition.data`), and the run folder is locked and opened
-(:class:`competition.run_folder.RunFolder`). A mistake the user can fix is printed as one ``error:`` line (or a
-short list) with exit status 2.
+(:class:`competition.run_folder.RunFolder`): :func:`open_context`. A mistake the user can fix is printed as one
+``error:`` line (or a short list) with exit status 2.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
-from collections.abc import Callable
+import re
+from argparse import ArgumentError
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Optional
 
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, Namespace
 
 from competition.autoconfig import resolve
-from competition.baseline import step_baseline
-from competition.compare import write_comparison
 from competition.config import PipelineConfig
 from competition.context import Context
 from competition.data import load_competition
-from competition.decide import step_decide
-from competition.errors import PipelineError
-from competition.folds import step_folds
-from competition.predict import step_predict
-from competition.pretrain import step_pretrain
-from competition.report import step_report
 from competition.run_folder import RunFolder
-from competition.submit import step_submit
-from competition.train import step_train
 from competition.validate import check_config, plan
 
-# The steps in the order `run` takes them (each module imports only earlier steps' modules). The report comes
-# after the submission, so that a report that fails never costs the submission.
-STEPS: dict[str, Callable[[Context], object]] = {
-    "folds": step_folds,
-    "baseline": step_baseline,
-    "pretrain": step_pretrain,
-    "train": step_train,
-    "predict": step_predict,
-    "decide": step_decide,
-    "submit": step_submit,
-    "report": step_report,
-}
-
-HELP = {
-    "run": "Run the whole competition: folds, baseline, pretrain, train, predict, decide, submit, report.",
-    "folds": "Make (or check) the fixed stratified folds.",
-    "baseline": "Cross-fit the TF-IDF + logistic-regression baseline on the folds.",
-    "pretrain": "Self-pretrain the fold models' encoder (masked LM on every train and test text, no labels).",
-    "train": "Fit one Transformer per fold (finished fold models are skipped, interrupted ones resume).",
-    "predict": "Out-of-fold and test predictions of the fold models, and their fold ensemble.",
-    "decide": "Tune each model's decision rule and the Transformer + baseline blend out of fold.",
-    "submit": "Write submission.csv, validated against sample_submission.csv.",
-    "report": "Write the report (Markdown, HTML, JSON, PNGs in <output>/report/).",
-    "compare": "Put several run folders side by side: python -m competition compare RUN RUN ... [--output DIR].",
-}
+COMPARE_HELP = "Put several run folders side by side: python -m competition compare RUN RUN ... [--output DIR]."
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(steps: Mapping[str, str]) -> ArgumentParser:
+    """The parser of ``python -m competition``: ``run``, each step of ``steps`` (name -> help, in the order ``run``
+    takes them) and ``compare``."""
     # No prefix abbreviations: a typo such as --folds.n_split must be an error, not a guess.
-    parser = ArgumentParser(prog="python -m competition", description=__doc__.splitlines()[0], allow_abbrev=False)
+    # exit_on_error=False: a bad argument is one `error:` line from main(), not the whole usage first.
+    parser = ArgumentParser(prog="python -m competition", description="Run a competition end to end, or one step of it.", allow_abbrev=False,
+                            exit_on_error=False)
     subcommands = parser.add_subcommands(dest="command")
-    for name in ["run", *STEPS]:
-        sub = ArgumentParser(description=HELP[name], allow_abbrev=False)
+    helps = {"run": "Run the whole competition: " + ", ".join(steps) + ".", **steps}
+    for name, description in helps.items():
+        sub = ArgumentParser(description=description, allow_abbrev=False, exit_on_error=False)
         sub.add_argument("--config", action=ActionConfigFile, help="YAML config file (keys as in PipelineConfig)")
         sub.add_class_arguments(PipelineConfig, nested_key=None)
         sub.add_argument("--overwrite", action=ActionYesNo, default=False,
@@ -83,13 +57,13 @@ def build_parser() -> ArgumentParser:
                                   "(e.g. a SLURM array task); a later `run` gathers")
             sub.add_argument("--only-seed", type=Optional[int], default=None,
                              help="With --only-fold: only this seed index's model (0-based, < transformer.n_seeds)")
-        subcommands.add_subcommand(name, sub, help=HELP[name])
-    compare = ArgumentParser(description=HELP["compare"], allow_abbrev=False)
+        subcommands.add_subcommand(name, sub, help=description)
+    compare = ArgumentParser(description=COMPARE_HELP, allow_abbrev=False, exit_on_error=False)
     compare.add_argument("runs", nargs="+", type=str, help="Run folders, each with a report (run `report` first)")
     compare.add_argument("--output", type=Optional[str], default=None,
                          help="Folder to write compare.md, compare.html and compare.json to (the Markdown table "
                               "is printed either way)")
-    subcommands.add_subcommand("compare", compare, help=HELP["compare"])
+    subcommands.add_subcommand("compare", compare, help=COMPARE_HELP)
     return parser
 
 
@@ -129,20 +103,16 @@ def open_context(config: PipelineConfig, command: str, overwrite: bool, only_fol
     return Context(config, competition, resolved, run, only_fold, only_seed)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    command = args.command
-    try:
-        if command == "compare":
-            print(write_comparison(args.compare.runs, args.compare.output), end="")
-            return
-        config = resolve_config(parser, args)
-        flags = args[command]
-        ctx = open_context(config, command, flags.overwrite, flags.get("only_fold"), flags.get("only_seed"))
-        with ctx.run:
-            for step in list(STEPS) if command == "run" else [command]:
-                STEPS[step](ctx)
-    except PipelineError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from err
+# A YAML flow map needs a space after each colon: '{max_epochs:2}' is one key named "max_epochs:2".
+_FLOW_MAP_WITHOUT_SPACE = re.compile(r"\{\s*[\w.]+:\S")
+
+
+def argument_error(err: ArgumentError, argv: list[str]) -> str:
+    """The one-paragraph message of a command line the parser refused: what it said, and what to write instead."""
+    message = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+    message = message.replace("Parser key ", "--").replace('"', "", 2)
+    if "Expected a <class 'dict'>" in message and any(_FLOW_MAP_WITHOUT_SPACE.search(arg) for arg in argv):
+        message += ". A YAML map needs a space after each colon: write '{max_epochs: 2}', not '{max_epochs:2}'"
+    command = next((arg for arg in argv if not arg.startswith("-")), "")
+    usage = f"python -m competition {command} --help" if command.isidentifier() else "python -m competition --help"
+    return f"{message}. See `{usage}` for the options"

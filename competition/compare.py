@@ -21,8 +21,8 @@ import yaml
 
 from competition.document import Block, Heading, Paragraph, Table, literal, to_html, to_markdown
 from competition.errors import PipelineError
-from competition.report import METRICS
-from competition.run_folder import MODELS, PROJECT_ROOT, flatten, is_run_folder, read_report_numbers
+from competition.layout import MODELS, PROJECT_ROOT
+from competition.run_folder import REPORT_METRICS, flatten, is_run_folder, read_report_numbers
 from imbalance_xfmr.data.io import write_json, write_text
 
 IGNORED_KEYS = ("output",)  # differs between any two runs and says nothing about them
@@ -78,20 +78,20 @@ def compare(run_dirs: Sequence[str | Path]) -> tuple[list[Block], dict[str, Any]
     keys = sorted({key for config in configs for key in config} - set(IGNORED_KEYS))
     differing = [key for key in keys if len({json.dumps(c.get(key), sort_keys=True) for c in configs}) > 1]
     rows = [{"run": label, "model": model, "decision_rule": e["decision"]["text"],
-             **{key: config.get(key) for key in differing}, **{m: e["overall"][m] for m in METRICS}}
+             **{key: config.get(key) for key in differing}, **{m: e["overall"][m] for m in REPORT_METRICS}}
             for label, report, config in zip(labels, reports, configs)
             for model, e in sorted(report["models"].items(), key=lambda item: MODELS.index(item[0]))]
-    best = {m: max((row[m] for row in rows if row[m] is not None), default=None) for m in METRICS}
+    best = {m: max((row[m] for row in rows if row[m] is not None), default=None) for m in REPORT_METRICS}
 
     def cell(row: dict[str, Any], metric: str) -> str:
         value = row[metric]
         text = "–" if value is None else f"{value:.4f}"
         return f"**{text}**" if value is not None and value == best[metric] and len(rows) > 1 else text
 
-    header = ["run", "model", *map(literal, differing), *METRICS.values(), "decision rule"]
+    header = ["run", "model", *map(literal, differing), *REPORT_METRICS.values(), "decision rule"]
     table = Table(header, [[literal(row["run"]), row["model"], *(_show(row[k]) for k in differing),
-                            *(cell(row, m) for m in METRICS), literal(row["decision_rule"])] for row in rows],
-                  numeric=[False, False, *([False] * len(differing)), *([True] * len(METRICS)), False])
+                            *(cell(row, m) for m in REPORT_METRICS), literal(row["decision_rule"])] for row in rows],
+                  numeric=[False, False, *([False] * len(differing)), *([True] * len(REPORT_METRICS)), False])
     winner = max(rows, key=lambda row: row["macro_f1"])
     blocks: list[Block] = [
         Heading("Runs compared", 1),

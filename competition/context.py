@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from competition.config import PipelineConfig
 from competition.data import Competition
 from competition.run_folder import RunFolder
@@ -22,3 +24,8 @@ class Context:
     run: RunFolder
     only_fold: int | None = None  # train --only-fold: the one fold whose models this job trains
     only_seed: int | None = None  # train --only-seed: the one seed index of that fold
+
+    def folds(self) -> np.ndarray:
+        """The run's folds, (n_train,) int64: ``folds.csv``, checked against the data (the folds step writes it;
+        the runner runs that step before any step that reads it)."""
+        return self.run.read_folds(self.competition, self.config.folds.n_splits)

@@ -81,6 +81,10 @@ class Competition:
         """Train rows per class, shape (C,) int64, in ``classes`` order."""
         return (self.train_labels[:, None] == self.classes[None, :]).sum(axis=0)
 
+    def groups(self, column: str | None) -> np.ndarray | None:
+        """The train rows' values of the group ``column`` (n_train,) object, or None without one."""
+        return None if column is None else self.train[column].to_numpy(dtype=object)
+
     @property
     def minority_class(self) -> str:
         """Train's rarest class; on a tie the later one in ``classes`` order. The one rule for "the minority
@@ -147,11 +151,15 @@ def _check_unique(ids: pd.Series, name: str) -> list[str]:
     return [f"{name} has {len(duplicated)} duplicate id(s): {_examples(duplicated)}"] if len(duplicated) else []
 
 
-def _check_present(frame: pd.DataFrame, column: str, id_column: str, name: str, what: str) -> list[str]:
-    missing = is_missing(frame[column])
+def _check_present(frame: pd.DataFrame, column: str, id_column: str, name: str, what: str,
+                   blank_only: bool = False) -> list[str]:
+    """Problems of ``frame[column]``'s empty cells; ``blank_only``: only blank ones (a text may be the word "NaN",
+    "NA" or "null": the files are read without NaN markers, so an empty cell is the only missing text)."""
+    missing = (frame[column].str.strip() == "").to_numpy() if blank_only else is_missing(frame[column])
     if not missing.any():
         return []
-    return [f"{name} has {int(missing.sum())} empty or NaN {what} ({column!r}), at ids "
+    empty = "empty" if blank_only else "empty or NaN"
+    return [f"{name} has {int(missing.sum())} {empty} {what} ({column!r}), at ids "
             f"{_examples(frame.loc[missing, id_column])}: remove those rows or fill them in"]
 
 
@@ -210,8 +218,8 @@ def load_competition(data_dir: str | Path, id_column: str = "id", text_column: s
     """Read and validate a competition folder; raise :class:`CompetitionDataError` listing every problem found.
 
     Checks: the three files exist; the id/text/label columns exist; ids are unique in each file; neither train
-    nor test is empty; no text or train label is empty or NaN; train has at least two classes; test ids equal
-    sample_submission ids (same set, same order); sample_submission has the columns and values a
+    nor test is empty; no text is blank (a text may read "NaN"); no train label is blank or NaN; train has at least
+    two classes; test ids equal sample_submission ids (same set, same order); sample_submission has the columns and values a
     ``submission_kind`` submission needs (for labels: only labels seen in train). The files are read as
     ``encoding`` text; a byte that does not decode is reported with its file, line and column. Labels that
     differ only in case or surrounding spaces are accepted with a warning in ``Competition.warnings``.
@@ -237,8 +245,8 @@ def load_competition(data_dir: str | Path, id_column: str = "id", text_column: s
     problems += _check_unique(train[id_column], "train.csv")
     problems += _check_unique(test[id_column], "test.csv")
     problems += _check_unique(sample[id_column], "sample_submission.csv")
-    problems += _check_present(train, text_column, id_column, "train.csv", "text(s)")
-    problems += _check_present(test, text_column, id_column, "test.csv", "text(s)")
+    problems += _check_present(train, text_column, id_column, "train.csv", "text(s)", blank_only=True)
+    problems += _check_present(test, text_column, id_column, "test.csv", "text(s)", blank_only=True)
     problems += _check_present(train, label_column, id_column, "train.csv", "label(s)")
     labels = train.loc[~is_missing(train[label_column]), label_column]
     classes = np.sort(np.asarray(labels.unique(), dtype=object))

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from competition.context import Context
-from competition.rules import DecisionRule, StrengthCheck, metric_scores, tune_rule
+from competition.rules import DecisionRule, StrengthCheck, metric_scores, share_of_tuning, tune_rule
 
 BLEND_WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)  # weight of the Transformer, step 0.05
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)  # how much of a tuning to use: 0 none (argmax, equal weights), 1 all
@@ -143,18 +143,13 @@ def checked_blend(labels: np.ndarray, transformer: np.ndarray, baseline: np.ndar
 # ------------------------------------------------------------------------------------------------------ the step
 
 
-def models_of(ctx: Context) -> list[str]:
-    """The models the config makes: the enabled ones, and the blend when both are."""
-    models = [name for name in ("transformer", "baseline") if getattr(ctx.config, name).enabled]
-    return models + ["blend"] if len(models) == 2 else models
-
-
 def _checked(check: StrengthCheck | None, metric: str) -> str:
     """The log's account of an out-of-sample check."""
     if check is None:
         return ""
-    return (f"; out of sample {metric} {check.score:.4f} at strength {check.strength:g} (untuned "
-            f"{check.untuned:.4f}, full strength {check.cross_fitted[-1]:.4f}; in sample {check.in_sample:.4f})")
+    return (f"; on folds it was not tuned on {metric} {check.score:.4f} with {share_of_tuning(check.strength)} "
+            f"(untuned {check.untuned:.4f}, with all of it {check.cross_fitted[-1]:.4f}; on the rows it was tuned on "
+            f"{check.in_sample:.4f})")
 
 
 def step_decide(ctx: Context) -> dict[str, DecisionRule]:
@@ -163,7 +158,7 @@ def step_decide(ctx: Context) -> dict[str, DecisionRule]:
     run, competition = ctx.run, ctx.competition
     classes, labels = competition.classes, competition.train_labels
     metric, positive, robust = ctx.config.threshold.metric, ctx.plan.positive_class, ctx.config.threshold.robust
-    models = [name for name in models_of(ctx) if name != "blend"]
+    models = [name for name in ctx.plan.models if name != "blend"]
     oof = {model: run.read_oof(model, competition) for model in models}
     rules = {model: checked_rule(labels, proba, fold, classes, metric, positive) if robust
              else tune_rule(labels, proba, classes, metric, positive) for model, (proba, fold) in oof.items()}
@@ -179,27 +174,22 @@ def step_decide(ctx: Context) -> dict[str, DecisionRule]:
                                 mix(w, test["transformer"], test["baseline"]))
         run.write_blend(blend)
         check = StrengthCheck.from_json(blend["check"]) if robust else None
-        run.log(f"blend: transformer weight {w:g}, OOF {metric} {blend['score']:.4f}" + _checked(check, metric))
+        run.log(f"blend: the Transformer's weight {w:g}, the baseline's {1 - w:g}; OOF {metric} {blend['score']:.4f}"
+                + _checked(check, metric))
     run.write_decisions(rules)
     for model, rule in rules.items():
-        run.log(f"decision: {model}: OOF {metric} {rule.score:.4f} with {rule.describe()}"
-                + _checked(rule.check, metric))
+        run.log(f"decision: {model}: {rule.describe()}: OOF {metric} {rule.score:.4f}" + _checked(rule.check, metric))
     return rules
 
 
-def current_rules(ctx: Context) -> dict[str, DecisionRule]:
-    """The run folder's rules when they were tuned for the configured metric, positive class and
-    ``threshold.robust``, for every model the config makes; otherwise (or without them) tuned again by
-    :func:`step_decide`. A malformed rule file is an error naming the step to re-run, not something to
-    overwrite."""
+def rules_are_current(ctx: Context) -> bool:
+    """Whether the run folder's rules were tuned for the configured metric, positive class and ``threshold.robust``,
+    for every model the config makes (else the decide step tunes them again). A malformed rule file is an error
+    naming the step to re-run, not something to overwrite."""
     if not ctx.run.has_decisions():
-        return step_decide(ctx)
+        return False
     rules = ctx.run.read_decisions(ctx.competition)
     threshold, positive = ctx.config.threshold, ctx.plan.positive_class
-    if set(rules) == set(models_of(ctx)) and all(
-            rule.metric == threshold.metric and getattr(rule, "positive_class", positive) == positive
-            and (rule.check is not None) == threshold.robust for rule in rules.values()):
-        return rules
-    ctx.run.log("decide: the saved rules were tuned for another metric, positive class, threshold.robust or set of "
-                "models; tuning again")
-    return step_decide(ctx)
+    return set(rules) == set(ctx.plan.models) and all(
+        rule.metric == threshold.metric and getattr(rule, "positive_class", positive) == positive
+        and (rule.check is not None) == threshold.robust for rule in rules.values())

@@ -9,6 +9,7 @@ determinism, so the pipeline adds no callback and rewires nothing.
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,8 +21,25 @@ import yaml
 
 from competition.config import PretrainConfig, TransformerConfig
 from competition.errors import PipelineError
-from competition.run_folder import FOLD, ID, LABEL, TEXT
+from competition.layout import FOLD, ID, LABEL, TEXT
 from imbalance_xfmr.cli import ImbalanceXfmrCLI, make_cli, make_pretrain_cli
+
+
+# What a training or prediction of the pipeline shows: no progress bar or model summary of its own (neither changes a
+# number the model computes); the run shows one bar over its trainings and logs a line per finished one.
+QUIET = {"trainer": {"enable_progress_bar": False, "enable_model_summary": False}}
+# Lightning's loggers, whose info lines (devices found, seed set, checkpoint restored, a cloud-logging tip), said
+# once per fold model, would bury the run's own log; their warnings and errors still show.
+LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning_fabric", "lightning")
+
+
+def quiet_lightning() -> None:
+    """Keep Lightning to its warnings and errors in this process (the run's own log says what happens), and drop
+    the deprecation warning that Lightning's pytree helper raises on every fit (a Lightning matter, nothing a user
+    can act on)."""
+    for name in LIGHTNING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
 
 
 class FoldModelConfigError(PipelineError):
@@ -162,7 +180,7 @@ def predict_args(fit: Mapping[str, Any], checkpoint: Path, split: Literal["valid
         "data": {"predict_split": split, "checkpoint_path": str(checkpoint), "tokenizer_path": None},
         "model": {"init_from": None},
         # One process predicts (the writer writes from one), whatever devices the model trained on.
-        "trainer": {"logger": False, "devices": 1, "num_nodes": 1, "strategy": "auto"},
+        "trainer": {"logger": False, "devices": 1, "num_nodes": 1, "strategy": "auto", **QUIET["trainer"]},
         "prediction_writer": {"output_path": str(output), "overwrite": True},
     })
 
@@ -178,6 +196,7 @@ def is_distributed(args: Mapping[str, Any]) -> bool:
 
 def build(args: Mapping[str, Any]) -> ImbalanceXfmrCLI:
     """DataModule, model and Trainer of ``imbalance-xfmr`` for the config ``args``, without running anything."""
+    quiet_lightning()
     with warnings.catch_warnings():
         # LightningCLI warns that sys.argv (here `python -m competition ...`) is ignored in favour of `args`: intended.
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
@@ -187,6 +206,7 @@ def build(args: Mapping[str, Any]) -> ImbalanceXfmrCLI:
 
 def build_pretraining(args: Mapping[str, Any]) -> ImbalanceXfmrCLI:
     """DataModule, model and Trainer of ``imbalance-xfmr pretrain`` for the config ``args``, without running it."""
+    quiet_lightning()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
         return make_pretrain_cli(dict(args), run=False, save_config_kwargs={"overwrite": True})

@@ -21,8 +21,6 @@ from scipy.stats import rankdata
 from competition.context import Context
 from competition.errors import PipelineError
 from competition.fold_models import build, predict_args, torch_threads
-from competition.folds import run_folds
-from competition.train import fold_model_args
 from imbalance_xfmr.metrics import f1_score
 
 
@@ -59,15 +57,20 @@ def ensemble(per_fold: np.ndarray, method: Literal["mean", "rank"] = "mean") -> 
     return np.divide(mapped, totals, out=np.full_like(mapped, 1.0 / n_classes), where=totals > 0).T
 
 
+def predictions_done(ctx: Context) -> bool:
+    """Whether the Transformer's probabilities are in the run folder, and every fold model's predictions they are
+    made of (a fold model trained again has discarded its own)."""
+    return ctx.run.has_probabilities("transformer") and all(
+        ctx.run.fold_prediction_file(k, j, split).is_file() for k in range(ctx.config.folds.n_splits)
+        for j in range(ctx.config.transformer.n_seeds) for split in ("validation", "test"))
+
+
 def step_predict(ctx: Context) -> None:
     """Predict with every fold model that has not predicted yet, then write the Transformer's out-of-fold,
     per-fold test and ensembled test probabilities; log each model's out-of-fold macro-F1 at the argmax."""
     config, run, competition = ctx.config, ctx.run, ctx.competition
-    if not config.transformer.enabled:
-        run.log("predict: disabled (transformer.enabled=false)")
-        return
-    fold = run_folds(ctx)
-    classes, n_folds, n_seeds = competition.classes, int(fold.max()) + 1, config.transformer.n_seeds
+    fold = ctx.folds()
+    classes, n_folds, n_seeds = competition.classes, config.folds.n_splits, config.transformer.n_seeds
     oof = np.zeros((len(fold), len(classes)))
     test_per_fold = np.zeros((n_folds, len(competition.test), len(classes)))
     lines = ["| fold | seed | OOF macro-F1 (argmax) |", "|---:|---:|---:|"]
@@ -80,7 +83,7 @@ def step_predict(ctx: Context) -> None:
             folder = run.fold_model_dir(k, j)
             outputs = {split: run.fold_prediction_file(k, j, split) for split in ("validation", "test")}
             if not all(path.is_file() for path in outputs.values()):
-                _, fit = fold_model_args(ctx, k, j, n_folds)
+                _, fit = ctx.plan.fold_model(k, j)
                 checkpoint = folder / done.checkpoint
                 with torch_threads(config.transformer.num_threads):
                     for split, output in outputs.items():
@@ -95,6 +98,6 @@ def step_predict(ctx: Context) -> None:
             lines.append(f"| {k} | {done.seed} | {score:.4f} |")
     run.write_probabilities("transformer", competition, fold, oof, test_per_fold,
                             ensemble(test_per_fold, config.submission.ensembling))
-    run.log("predict: fold models' out-of-fold scores:\n" + "\n".join(lines))
+    run.log("predict: fold models' out-of-fold scores:\n" + "\n".join(lines), detail=True)
     run.log(f"predict: wrote the Transformer's out-of-fold and test probabilities ({config.submission.ensembling} "
             "of the folds on test)")

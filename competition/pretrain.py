@@ -23,8 +23,14 @@ from typing import Any
 
 from competition.context import Context
 from competition.fold_models import build_pretraining, torch_threads
-from competition.folds import run_folds
-from competition.run_folder import PretrainResult, RunFolder, model_lock, read_pretrain_done, write_pretrain_done
+from competition.run_folder import (
+    PretrainResult,
+    RunFolder,
+    checkpoint_intact,
+    model_lock,
+    read_pretrain_done,
+    write_pretrain_done,
+)
 from competition.workers import run_trainings, workers_for
 from imbalance_xfmr.training import readable_checkpoint
 
@@ -46,23 +52,23 @@ def step_pretrain(ctx: Context) -> None:
     one), ``transformer.parallel`` of them at once in worker processes (by default as many as the cores take, as for
     the fold models; the same bytes as one after another), and log the losses."""
     run, pretrainings = ctx.run, ctx.plan.pretrainings
-    if not pretrainings:
-        run.log("pretrain: off (pretrain.enabled=false, or the Transformer is disabled)")
-        return
     tasks = []
     for p, args in enumerate(pretrainings):
-        name = "pretrain" + (f" seed {p + 1}/{len(pretrainings)}" if len(pretrainings) > 1 else "")
+        name = "pretrain" + (f" seed {p} of {len(pretrainings)}" if len(pretrainings) > 1 else "")
         done = run.read_pretrain_done(p)
+        paths = run.pretrain_paths(p)
+        if done is not None and not checkpoint_intact(paths["checkpoint"]):
+            run.log(f"{name}: its checkpoint {paths['checkpoint']} is missing or damaged; pretraining again")
+            run.discard_pretrain_done(p)
+            done = None
         if done is not None:
             run.log(f"{name}: already done ({done.steps} steps), skipped")
             continue
-        paths = run.pretrain_paths(p)
         tasks.append(PretrainTask(name, p, args, paths["folder"], paths["checkpoints"],
                                   ctx.config.transformer.num_threads))
     if not tasks:
         return
-    run.pin("pretrain")
-    run.write_fold_tables(ctx.competition, run_folds(ctx))  # the texts they read
+    run.write_fold_tables(ctx.competition, ctx.folds())  # the texts they read
     texts = len(ctx.competition.train) + len(ctx.competition.test)
     for task in tasks:
         run.log(f"{task.name}: {task.args['trainer']['max_steps']} masked-LM steps on {texts} texts"
@@ -80,7 +86,8 @@ def step_pretrain(ctx: Context) -> None:
 
 def pretrainings_done(ctx: Context) -> bool:
     """Whether every pretraining of the run is finished (True without pretraining)."""
-    return all(ctx.run.read_pretrain_done(p) is not None for p in range(len(ctx.plan.pretrainings)))
+    return all(ctx.run.read_pretrain_done(p) is not None and checkpoint_intact(ctx.run.pretrain_paths(p)["checkpoint"])
+               for p in range(len(ctx.plan.pretrainings)))
 
 
 def fit_pretraining(task: PretrainTask) -> tuple[PretrainResult | None, list[str]]:

@@ -29,11 +29,10 @@ from competition import plots
 from competition.config import PipelineConfig
 from competition.context import Context
 from competition.data import Competition
-from competition.decide import models_of
 from competition.document import Block, Heading, Image, Paragraph, Table, literal, to_html, to_markdown
 from competition.errors import PipelineError
 from competition.rules import ArgmaxRule, DecisionRule, StrengthCheck, ThresholdRule
-from competition.run_folder import PretrainResult, RunFolder
+from competition.run_folder import REPORT_METRICS, PretrainResult, RunFolder
 from imbalance_xfmr.metrics import (
     BINARY_THRESHOLD_METRICS,
     average_precision_score,
@@ -51,16 +50,6 @@ from imbalance_xfmr.metrics import (
     tune_threshold,
 )
 
-# The scores of every table, in column order, with their display names.
-METRICS = {
-    "macro_f1": "macro-F1",
-    "minority_f1": "minority F1",
-    "pr_auc": "PR-AUC",
-    "roc_auc": "ROC-AUC",
-    "balanced_accuracy": "balanced acc.",
-    "mcc": "MCC",
-    "g_mean": "G-mean",
-}
 # Binary threshold plot: these curves always, plus the configured metric when tune_threshold knows it.
 THRESHOLD_PLOT_METRICS = ("f1", "mcc", "balanced_accuracy")
 
@@ -94,7 +83,7 @@ def load_predictions(run: RunFolder, competition: Competition,
 
 def score(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, classes: np.ndarray,
           minority: str) -> dict[str, float | None]:
-    """The :data:`METRICS` of one set of predictions: label metrics of ``y_pred`` and ranking metrics of the
+    """The :data:`REPORT_METRICS` of one set of predictions: label metrics of ``y_pred`` and ranking metrics of the
     (n, C) ``proba`` (binary: the minority class's column; multiclass: macro one-vs-rest). A ranking metric is
     None when it is undefined: a class absent from ``y_true``, or multiclass rows that do not sum to 1."""
     minority_column = int(np.flatnonzero(classes == minority)[0])
@@ -120,7 +109,7 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, classes: np
 
 def _mean_std(rows: list[dict[str, Any]]) -> tuple[dict[str, float | None], dict[str, float | None]]:
     mean, std = {}, {}
-    for name in METRICS:
+    for name in REPORT_METRICS:
         values = np.array([row[name] for row in rows if row[name] is not None], dtype=np.float64)
         mean[name] = float(values.mean()) if len(values) else None
         std[name] = float(values.std(ddof=1)) if len(values) > 1 else None
@@ -295,11 +284,11 @@ def _headline(evaluations: dict[str, dict[str, Any]], missing: list[str], minori
 
 
 def _summary_table(evaluations: dict[str, dict[str, Any]], minority: str) -> Table:
-    header = ["model", "decision rule", *(f"{METRICS[m]} ({literal(minority)})" if m == "minority_f1" else METRICS[m]
-                                          for m in METRICS), "macro-F1 at argmax"]
-    rows = [[name, literal(e["decision"]["text"]), *(_fmt(e["overall"][m]) for m in METRICS),
+    header = ["model", "decision rule", *(f"{REPORT_METRICS[m]} ({literal(minority)})" if m == "minority_f1" else REPORT_METRICS[m]
+                                          for m in REPORT_METRICS), "macro-F1 at argmax"]
+    rows = [[name, literal(e["decision"]["text"]), *(_fmt(e["overall"][m]) for m in REPORT_METRICS),
              _fmt(e["at_argmax"]["macro_f1"])] for name, e in evaluations.items()]
-    return Table(header, rows, numeric=[False, False] + [True] * (len(METRICS) + 1))
+    return Table(header, rows, numeric=[False, False] + [True] * (len(REPORT_METRICS) + 1))
 
 
 def _check_blocks(checks: Mapping[str, StrengthCheck], blend: Mapping[str, Any] | None, metric: str) -> list[Block]:
@@ -352,11 +341,11 @@ def _data_blocks(data: dict[str, Any], evaluations: dict[str, dict[str, Any]], l
 
 def _model_blocks(name: str, e: dict[str, Any], classes: list[str], images: list[Image],
                   curves_heading: str) -> list[Block]:
-    header = ["fold", "rows", *METRICS.values()]
-    rows = [[str(f["fold"]), str(f["rows"]), *(_fmt(f[m]) for m in METRICS)] for f in e["folds"]]
-    rows.append(["mean", "", *(_fmt(e["fold_mean"][m]) for m in METRICS)])
-    rows.append(["std", "", *(_fmt(e["fold_std"][m]) for m in METRICS)])
-    rows.append(["all OOF rows", str(sum(f["rows"] for f in e["folds"])), *(_fmt(e["overall"][m]) for m in METRICS)])
+    header = ["fold", "rows", *REPORT_METRICS.values()]
+    rows = [[str(f["fold"]), str(f["rows"]), *(_fmt(f[m]) for m in REPORT_METRICS)] for f in e["folds"]]
+    rows.append(["mean", "", *(_fmt(e["fold_mean"][m]) for m in REPORT_METRICS)])
+    rows.append(["std", "", *(_fmt(e["fold_std"][m]) for m in REPORT_METRICS)])
+    rows.append(["all OOF rows", str(sum(f["rows"] for f in e["folds"])), *(_fmt(e["overall"][m]) for m in REPORT_METRICS)])
     return [
         Heading(f"Model: {name}"),
         Paragraph(f"Decision rule: {literal(e['decision']['text'])} ({e['decision']['source']})."),
@@ -409,7 +398,7 @@ def _settings_blocks(run: RunFolder) -> tuple[list[Block], dict[str, Any]]:
                 if curve is not None and column in curve:
                     points = curve[["step", column]].dropna()
                     own[name] = (points["step"].to_numpy(), points[column].to_numpy())
-            lines.update({(name if len(done) == 1 else f"seed {p + 1}: {name}"): line for name, line in own.items()})
+            lines.update({(name if len(done) == 1 else f"seed {p}: {name}"): line for name, line in own.items()})
             runs.append({"steps": record.steps, "epochs": record.epochs, "seconds": record.seconds,
                          **{name: values.tolist() for name, (_, values) in own.items()}})
         numbers["pretraining"] = runs[0] if len(runs) == 1 else {**runs[0], "seeds": runs}
@@ -454,7 +443,7 @@ class Report:
 def build_report(ctx: Context) -> Report:
     """Read the run folder's probabilities and decision rules and compute the whole report (nothing is written)."""
     run, competition, config = ctx.run, ctx.competition, ctx.config
-    models, missing = load_predictions(run, competition, models_of(ctx))
+    models, missing = load_predictions(run, competition, ctx.plan.models)
     if not models:
         raise ReportError(f"{run.path} holds no model's probabilities yet; run the baseline step, or the train and "
                           "predict steps, first")

@@ -112,6 +112,12 @@ def _finite_numbers(values: Any) -> bool:
                                             and math.isfinite(v) for v in values)
 
 
+def share_of_tuning(strength: float) -> str:
+    """A strength in words: how much of a tuning (offsets, a threshold's move, a blend weight's move away from 1/2)
+    a rule keeps; 0 is the plain argmax (or equal weights), 1 the tuning as found."""
+    return {0.0: "none of the tuning", 1.0: "all of the tuning"}.get(float(strength), f"{strength:.0%} of the tuning")
+
+
 @dataclass(frozen=True)
 class StrengthCheck:
     """The out-of-sample check of something tuned out of fold (a rule, the blend weight), made by the decide step.
@@ -224,8 +230,8 @@ class DecisionRule:
     def _tuned(self) -> str:
         if not self.metric:
             return ""
-        strength = "" if self.check is None else f", at strength {self.check.strength:g}"
-        return f" (tuned for {self.metric}{strength})"
+        kept = "" if self.check is None else f", {share_of_tuning(self.check.strength)} kept"
+        return f" (tuned for {self.metric}{kept})"
 
 
 @dataclass(frozen=True)

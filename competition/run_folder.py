@@ -1,25 +1,8 @@
 """The run folder: its layout, its lock and manifest, and the typed read and write of every artifact in it.
 
-``--output DIR`` is the run folder. This module is the only one that names a file in it or parses one of its
-CSVs; every other module asks :class:`RunFolder` for an artifact by what it is (the folds, a model's out-of-fold
-probabilities, the decision rules...). Layout, in the order the steps write it::
-
-    manifest.json, run.log          the run: config, versions, data hashes, history; the log of every step
-    folds.csv                       folds:    id, fold
-    baseline_oof.csv                baseline: id, fold, label, proba_<class>...  (out of fold)
-    baseline_test_per_fold.csv                id, fold, proba_<class>...  (each fold model on test, fold 0 first)
-    baseline_test.csv                         id, proba_<class>...  (the fold ensemble)
-    folds/train.csv, folds/test.csv train:    the tables the fold models read (id, text, label, fold / id, text)
-    pretrain/                       pretrain: checkpoints/ (last.ckpt: the encoder and the run's tokenizer),
-                                              logs/version_<attempt>/metrics.csv (the loss curve), done.json;
-                                              seed_<p>/ likewise, pretraining p's (pretrain.n_seeds > 1)
-    folds/fold_<k>[_seed_<j>]/                one fold model: checkpoints/, logs/, done.json (train),
-                                              predictions_oof.csv and predictions_test.csv (predict)
-    oof.csv, test_per_fold.csv, test.csv      predict: the Transformer's, laid out like the baseline's
-    decision.json, blend.json                 decide: {model: rule}; the blend's weight and its grid
-    blend_oof.csv, blend_test_per_fold.csv, blend_test.csv
-    submission.csv                  submit
-    report/                         report: report.md, report.html, report.json, PNGs
+``--output DIR`` is the run folder, laid out as :mod:`competition.layout` says. This module is the only one that
+parses a file in it; every other module asks :class:`RunFolder` for an artifact by what it is (the folds, a model's
+out-of-fold probabilities, the decision rules...).
 
 Every file is written atomically (:mod:`imbalance_xfmr.data.io`). Every reader checks that what it reads fits the
 competition and raises :class:`RunFolderError` naming the step to re-run.
@@ -42,6 +25,7 @@ import socket
 import subprocess
 import sys
 import uuid
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -58,72 +42,54 @@ import yaml
 
 from competition.data import Competition, compare_ids
 from competition.errors import PipelineError
+from competition.layout import (
+    BLEND,
+    CHECKPOINTS,
+    DECISIONS,
+    DONE,
+    FIT_CONFIG,
+    FOLD,
+    FOLDS,
+    FOLD_MODELS,
+    FOLD_PREDICTIONS,
+    FOLD_TEST_TABLE,
+    FOLD_TRAIN_TABLE,
+    FORMAT,
+    ID,
+    LABEL,
+    LAYOUT,
+    LOCK,
+    LOG,
+    LOGS,
+    MANIFEST,
+    MODELS,
+    PACKAGES,
+    PRETRAIN,
+    PROJECT_ROOT,
+    REPORT,
+    REPORT_FILES,
+    SUBMISSION,
+    TEXT,
+    WRITTEN_BY,
+    fold_model_paths,
+    pretrain_paths,
+    probability_files,
+)
+from competition.progress import echo
 from competition.rules import DecisionRule, StrengthCheck
 from imbalance_xfmr.data.io import write_bytes, write_csv, write_json, write_text
-from imbalance_xfmr.training import LAST_CHECKPOINT
 
-Model = Literal["transformer", "baseline", "blend"]
-MODELS: tuple[Model, ...] = ("transformer", "baseline", "blend")
-# model -> the step that writes its probability files
-WRITTEN_BY: dict[str, str] = {"transformer": "predict", "baseline": "baseline", "blend": "decide"}
-_PREFIX = {"transformer": "", "baseline": "baseline_", "blend": "blend_"}
-
-MANIFEST = "manifest.json"
-LOG = "run.log"
-LOCK = ".lock"
-FORMAT = "imbalance-xfmr run folder"
-FOLDS = "folds.csv"
-FOLD_MODELS = "folds"
-PRETRAIN = "pretrain"
-FOLD_TRAIN_TABLE, FOLD_TEST_TABLE = "train.csv", "test.csv"
-CHECKPOINTS = "checkpoints"
-LOGS = "logs"  # a fold model's logger name: its logs go to <fold model>/logs/version_<attempt>/
-DONE = "done.json"
-FIT_CONFIG = "fit_config.yaml"  # a distributed fold model's `imbalance-xfmr fit` config, run as a command
-FOLD_PREDICTIONS = {"validation": "predictions_oof.csv", "test": "predictions_test.csv"}
-DECISIONS = "decision.json"
-BLEND = "blend.json"
-SUBMISSION = "submission.csv"
-REPORT = "report"
-# Column names of the fold tables (the pipeline's own files, whatever the competition calls its columns).
-ID, TEXT, LABEL, FOLD = "id", "text", "label", "fold"
-# Distribution names whose versions the manifest records (python is added from the interpreter).
-PACKAGES = ("torch", "pytorch-lightning", "scikit-learn", "imbalanced-learn", "numpy", "pandas", "tokenizers",
-            "jsonargparse", "imbalance-xfmr")
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def probability_files(model: str) -> dict[str, str]:
-    """``{"oof": ..., "test_per_fold": ..., "test": ...}``: the file names of ``model``'s probabilities."""
-    prefix = _PREFIX[model]
-    return {"oof": f"{prefix}oof.csv", "test_per_fold": f"{prefix}test_per_fold.csv", "test": f"{prefix}test.csv"}
-
-
-def fold_model_paths(run_path: str | Path, k: int = 0, j: int = 0) -> dict[str, Any]:
-    """Where fold ``k``'s model with seed index ``j`` lives in the run folder ``run_path``: ``"tables"`` (the train
-    and test tables the fold models read), ``"folder"``, ``"checkpoints"`` and ``"logs"`` (the logger's name inside
-    the folder); also for checking a config before the folder is opened."""
-    folds = Path(run_path) / FOLD_MODELS
-    folder = folds / (f"fold_{k}" if j == 0 else f"fold_{k}_seed_{j}")
-    return {"tables": (folds / FOLD_TRAIN_TABLE, folds / FOLD_TEST_TABLE), "folder": folder,
-            "checkpoints": folder / CHECKPOINTS, "logs": LOGS}
-
-
-def pretrain_paths(run_path: str | Path, p: int = 0) -> dict[str, Any]:
-    """Where the run's self-pretraining with seed index ``p`` (``pretrain.n_seeds``) lives in the run folder
-    ``run_path``: ``"tables"`` (the texts it reads: the fold models' tables), ``"folder"``, ``"checkpoints"``,
-    ``"logs"`` (the logger's name) and ``"checkpoint"`` (``last.ckpt``, what the fold models start from and take
-    their tokenizer from). The first's folder is ``pretrain``, the others' ``pretrain/seed_<p>``."""
-    folder = Path(run_path) / PRETRAIN
-    if p > 0:
-        folder = folder / f"seed_{p}"
-    return {"tables": fold_model_paths(run_path)["tables"], "folder": folder, "checkpoints": folder / CHECKPOINTS,
-            "logs": LOGS, "checkpoint": folder / CHECKPOINTS / LAST_CHECKPOINT}
-
-
-# Every top-level name this layout writes: what --overwrite may delete (the lock stays: it is held meanwhile).
-LAYOUT = (MANIFEST, LOG, FOLDS, FOLD_MODELS, PRETRAIN, DECISIONS, BLEND, SUBMISSION, REPORT,
-          *(name for model in MODELS for name in probability_files(model).values()))
+# The scores report.json holds for every model (its "overall" and per-fold tables), in column order, with their
+# display names: written by the report step, read by `compare`.
+REPORT_METRICS = {
+    "macro_f1": "macro-F1",
+    "minority_f1": "minority F1",
+    "pr_auc": "PR-AUC",
+    "roc_auc": "ROC-AUC",
+    "balanced_accuracy": "balanced acc.",
+    "mcc": "MCC",
+    "g_mean": "G-mean",
+}
 
 
 class RunFolderError(PipelineError):
@@ -161,15 +127,6 @@ class PretrainResult:
     steps: int
     epochs: int
     seconds: float
-
-
-def sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_versions() -> dict[str, str | None]:
@@ -284,8 +241,16 @@ class RunFolder:
                                  "choose a new or empty folder for --output")
         try:
             path.mkdir(parents=True, exist_ok=True)
-            lock = filelock.FileLock(str(path / LOCK), timeout=wait)
-            lock.acquire()
+            lock = filelock.FileLock(str(path / LOCK))
+            try:
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                if wait <= 0:
+                    raise
+                # A job that shares the folder waits for the others' set-up; it says so rather than hang silently.
+                print(f"{path} is in use by another run ({cls._holder(manifest_path)}); waiting up to {wait:g} s for "
+                      "it", file=sys.stderr, flush=True)
+                lock.acquire(timeout=wait)
         except filelock.Timeout:
             raise RunFolderError(f"{path} is in use by another run ({cls._holder(manifest_path)}); wait for it to "
                                  "finish, or choose another --output") from None
@@ -333,7 +298,7 @@ class RunFolder:
                     f"{path} holds outputs made with a different config or data:\n- " + "\n- ".join(differences)
                     + "\nChoose another --output, or pass --overwrite to delete that run's files and start again.")
             if differences:
-                cls._delete_layout(path)
+                cls._delete_layout(path, saved)
                 saved = None
         try:
             if saved is None:
@@ -361,10 +326,22 @@ class RunFolder:
         return differences
 
     @staticmethod
-    def _delete_layout(path: Path) -> None:
+    def _delete_layout(path: Path, manifest: Mapping[str, Any]) -> None:
+        """Delete what this layout writes in the run folder ``path`` (whose saved manifest is ``manifest``), and
+        nothing else: a folder of the layout (``folds/``, ``pretrain/``, ``report/``) loses the run's files only
+        and is removed when that leaves it empty, so a user's ``report/my_notes.md`` stays."""
+        report = [*REPORT_FILES, *(manifest.get("report_images") or [])]
+        owned = {FOLD_MODELS: [FOLD_TRAIN_TABLE, FOLD_TEST_TABLE, "fold_*"],
+                 PRETRAIN: [CHECKPOINTS, LOGS, DONE, LOCK, "seed_*"], REPORT: report}
         for name in LAYOUT:
             target = path / name
-            if target.is_dir():
+            if name in owned and target.is_dir():
+                for pattern in owned[name]:
+                    for item in target.glob(pattern):
+                        shutil.rmtree(item) if item.is_dir() else item.unlink()
+                if not any(target.iterdir()):
+                    target.rmdir()
+            elif target.is_dir():
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
@@ -406,9 +383,12 @@ class RunFolder:
         finally:
             self._lock.acquire(timeout=-1)
 
-    def log(self, message: str) -> None:
-        """Print ``message`` to stderr and append it, timestamped, to the folder's ``run.log``."""
-        print(message, file=sys.stderr, flush=True)
+    def log(self, message: str, detail: bool = False) -> None:
+        """Append ``message``, timestamped, to the folder's ``run.log``, and print it to stderr (above the progress
+        bar) unless it is a ``detail``: what the log keeps but a person watching the run need not read (a fold's
+        timing, a table the report shows)."""
+        if not detail:
+            echo(message)
         with open(self.path / LOG, "a", encoding="utf-8") as handle:
             handle.write(f"{_now()} {message}\n")
 
@@ -497,6 +477,22 @@ class RunFolder:
     def read_done(self, k: int, j: int = 0) -> FoldResult | None:
         """The fold model's ``done.json`` (None while it is not trained)."""
         return read_done(self.fold_model_dir(k, j))
+
+    def lost_fold_model(self, k: int, j: int, done: FoldResult) -> str | None:
+        """Why the trained fold model ``(k, j)`` can no longer give its predictions (its checkpoint is missing or
+        damaged and its predictions are not both there), or None when it can."""
+        if all(self.fold_prediction_file(k, j, split).is_file() for split in FOLD_PREDICTIONS):
+            return None
+        checkpoint = self.fold_model_dir(k, j) / done.checkpoint
+        return None if checkpoint_intact(checkpoint) else f"its checkpoint {checkpoint} is missing or damaged"
+
+    def discard_done(self, k: int, j: int = 0) -> None:
+        """Mark the fold model ``(k, j)`` as not trained (it will be trained again)."""
+        (self.fold_model_dir(k, j) / DONE).unlink(missing_ok=True)
+
+    def discard_pretrain_done(self, p: int = 0) -> None:
+        """Mark pretraining ``p`` as not finished (it will be trained again)."""
+        (self.pretrain_paths(p)["folder"] / DONE).unlink(missing_ok=True)
 
     def fold_prediction_file(self, k: int, j: int, split: Literal["validation", "test"]) -> Path:
         """Where the fold model writes its probabilities of ``split`` (its held-out rows, or the test rows)."""
@@ -655,14 +651,17 @@ class RunFolder:
         earlier report that this one no longer draws are removed. Returns the folder."""
         folder = self.path / REPORT
         folder.mkdir(exist_ok=True)
-        for stale in folder.glob("*.png"):
-            if stale.name not in images:
-                stale.unlink()
+        for stale in self.manifest.get("report_images") or []:
+            if stale not in images:
+                (folder / stale).unlink(missing_ok=True)
+        # The manifest names the report's pictures first, so that --overwrite finds every file the run wrote there.
+        self.record("report_images", sorted(images))
         for name, png in images.items():
             write_bytes(folder / name, png)
-        write_text(folder / "report.md", markdown)
-        write_text(folder / "report.html", html)
-        write_json(folder / "report.json", numbers)
+        markdown_file, html_file, numbers_file = REPORT_FILES
+        write_text(folder / markdown_file, markdown)
+        write_text(folder / html_file, html)
+        write_json(folder / numbers_file, numbers)
         return folder
 
 
@@ -675,6 +674,12 @@ def read_done(folder: str | Path) -> FoldResult | None:
 def read_pretrain_done(folder: str | Path) -> PretrainResult | None:
     """The ``done.json`` of the pretraining in ``folder`` (:func:`pretrain_paths`), None while it is not finished."""
     return _read_record(Path(folder) / DONE, PretrainResult, "pretrain")
+
+
+def checkpoint_intact(path: str | Path) -> bool:
+    """Whether the checkpoint file at ``path`` is there and whole (torch's zip format: a truncated file has lost
+    the zip's central directory at its end)."""
+    return Path(path).is_file() and zipfile.is_zipfile(path)
 
 
 def write_pretrain_done(folder: str | Path, result: PretrainResult) -> None:
@@ -736,7 +741,7 @@ def _probability_frame(leading: Mapping[str, Any], proba: np.ndarray, classes: S
 def read_report_numbers(path: str | Path) -> Any:
     """The ``report.json`` of the run folder ``path`` (None when it has none; ValueError when it is not JSON). It
     needs no lock: ``compare`` reads finished runs."""
-    report = Path(path) / REPORT / "report.json"
+    report = Path(path) / REPORT / REPORT_FILES[2]
     return json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
 
 

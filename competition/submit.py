@@ -21,7 +21,6 @@ import pandas as pd
 
 from competition.context import Context
 from competition.data import Competition, validate_submission
-from competition.decide import current_rules
 
 
 def make_submission(competition: Competition, kind: str, predictions: np.ndarray,
@@ -51,7 +50,7 @@ def step_submit(ctx: Context) -> None:
     competition, run = ctx.competition, ctx.run
     source, kind = ctx.plan.source, ctx.config.submission.kind
     if kind == "labels":
-        rule = current_rules(ctx)[source]
+        rule = run.read_decisions(competition)[source]  # current: the runner ran decide when they were not
         per_fold = run.read_test_per_fold(source, competition)
         predictions = rule.predict_per_fold(per_fold, competition.classes)
         how = f"labels from {source}'s rule on each of its {len(per_fold)} fold models"

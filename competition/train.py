@@ -36,9 +36,7 @@ import torch
 
 from competition.context import Context
 from competition.errors import PipelineError
-from competition.fold_models import build, fit_args, is_distributed, model_seed, starting_from, torch_threads
-from competition.folds import run_folds
-from competition.pretrain import pretrainings_done, step_pretrain
+from competition.fold_models import build, is_distributed, torch_threads
 from competition.run_folder import (
     FoldResult,
     RunFolder,
@@ -59,7 +57,7 @@ class TrainingError(PipelineError):
 class ModelTask:
     """One fold model to fit: everything a worker process needs (picklable)."""
 
-    name: str  # "transformer fold 2/5", with the seed index when there are several
+    name: str  # "transformer fold 2 of 5", with the seed index when there are several
     fold: int
     seed: int
     args: dict[str, Any]  # the `imbalance-xfmr` config (competition.fold_models.fit_args)
@@ -139,41 +137,34 @@ def summary_table(results: Sequence[FoldResult]) -> str:
     return "\n".join(lines)
 
 
-def fold_model_args(ctx: Context, k: int, j: int, n_folds: int) -> tuple[int, dict[str, Any]]:
-    """(seed, ``imbalance-xfmr fit`` config) of fold ``k``'s model with seed index ``j`` in this run, started from
-    pretraining ``j mod pretrain.n_seeds`` when there is pretraining (the predict step derives its predict configs
-    from the same)."""
-    seed = model_seed(ctx.config.seed, k, j, n_folds)
-    user = ctx.plan.lightning
-    if ctx.plan.pretrainings:
-        user = starting_from(user, ctx.run.pretrain_paths(j % len(ctx.plan.pretrainings))["checkpoint"])
-    return seed, fit_args(user, k=k, seed=seed, **ctx.run.fold_model_paths(k, j),
-                          checkpoint=ctx.config.transformer.checkpoint)
+def fold_models_done(ctx: Context) -> bool:
+    """Whether every fold model of the run is trained and can still give its predictions."""
+    return all((done := ctx.run.read_done(k, j)) is not None and ctx.run.lost_fold_model(k, j, done) is None
+               for k in range(ctx.config.folds.n_splits) for j in range(ctx.config.transformer.n_seeds))
 
 
 def step_train(ctx: Context) -> None:
     """Fit (or skip, or resume) the fold models (all, or ``--only-fold``'s), in parallel workers or in this
     process; log a line per model and the summary table."""
     config, run = ctx.config, ctx.run
-    if not config.transformer.enabled:
-        run.log("train: disabled (transformer.enabled=false)")
-        return
-    fold = run_folds(ctx)
-    if not pretrainings_done(ctx):
-        step_pretrain(ctx)  # the fold models start from them (`train` may run before `pretrain`, e.g. as a job)
-    run.pin("transformer")
+    fold = ctx.folds()
     run.write_fold_tables(ctx.competition, fold)
-    n_folds, n_seeds = int(fold.max()) + 1, config.transformer.n_seeds
+    n_folds, n_seeds = config.folds.n_splits, config.transformer.n_seeds
     results, tasks = [], []
     for k in range(n_folds) if ctx.only_fold is None else [ctx.only_fold]:
         for j in range(n_seeds) if ctx.only_seed is None else [ctx.only_seed]:
-            name = f"transformer fold {k + 1}/{n_folds}" + (f", seed {j + 1}/{n_seeds}" if n_seeds > 1 else "")
+            name = f"transformer fold {k} of {n_folds}" + (f", seed {j} of {n_seeds}" if n_seeds > 1 else "")
             done = run.read_done(k, j)
+            lost = None if done is None else run.lost_fold_model(k, j, done)
+            if lost is not None:
+                run.log(f"{name}: {lost} and it has no predictions; training it again")
+                run.discard_done(k, j)
+                done = None
             if done is not None:
                 results.append(replace(done, status="skipped"))
                 run.log(f"{name}: already trained, skipped")
                 continue
-            seed, args = fold_model_args(ctx, k, j, n_folds)
+            seed, args = ctx.plan.fold_model(k, j)
             paths = run.fold_model_paths(k, j)
             tasks.append(ModelTask(name, k, seed, args, paths["folder"], paths["checkpoints"],
                                    config.transformer.checkpoint,
@@ -186,10 +177,10 @@ def step_train(ctx: Context) -> None:
     # A job for some folds lets other jobs into the folder while it trains (each model has its own lock).
     with run.shared() if ctx.only_fold is not None else nullcontext():
         for task in tasks:
-            run.log(f"{task.name}: {task.train_rows} training rows, {task.valid_rows} validation rows")
+            run.log(f"{task.name}: {task.train_rows} training rows, {task.valid_rows} validation rows", detail=True)
         results += run_trainings(fit_model, tasks, workers, gpus, lambda task, output: _logged(run, task, *output),
                                  "fold models")
-    run.log("transformer folds:\n" + summary_table(results))
+    run.log("transformer folds:\n" + summary_table(results), detail=True)
 
 
 def _logged(run: RunFolder, task: ModelTask, result: FoldResult, messages: list[str]) -> FoldResult:

@@ -24,13 +24,15 @@ from competition.autoconfig import derive, derived_fold_seeds, derived_pretraini
 from competition.fold_models import (
     FoldModelConfigError,
     fit_args,
+    model_seed,
     pretrain_args,
     pretraining_seed,
     starting_from,
     user_config,
 )
 from competition.rules import threshold_metrics
-from competition.run_folder import fold_model_paths, pretrain_paths, sha256
+from competition.splitting import classes_missing_from_training, make_folds
+from competition.layout import fold_model_paths, pretrain_paths, sha256
 from imbalance_xfmr.cli import ConfigError as LightningConfigError
 from imbalance_xfmr.cli import check_config as check_lightning_config
 from imbalance_xfmr.cli import check_pretrain_config
@@ -58,6 +60,24 @@ class Plan:
     derived: list[str]  # why each derived fold-model setting was chosen (empty with a lightning_config YAML)
     data_files: dict[str, dict[str, str]]  # name -> {"path", "sha256"} of the competition's files
     pins: dict[str, dict[str, Any]]  # artifact group -> what its outputs depend on (see competition.run_folder)
+
+    @property
+    def models(self) -> list[str]:
+        """The models the run makes: the enabled ones, and the blend when both are."""
+        models = [name for name in ("transformer", "baseline") if getattr(self.config, name).enabled]
+        return models + ["blend"] if len(models) == 2 else models
+
+    def fold_model(self, k: int, j: int) -> tuple[int, dict[str, Any]]:
+        """(seed, ``imbalance-xfmr fit`` config) of fold ``k``'s model with seed index ``j``, started from
+        pretraining ``j mod pretrain.n_seeds`` when there is pretraining: what the train step fits and the predict
+        step predicts with."""
+        config = self.config
+        seed = model_seed(config.seed, k, j, config.folds.n_splits)
+        user = self.lightning
+        if self.pretrainings:
+            user = starting_from(user, pretrain_paths(config.output, j % len(self.pretrainings))["checkpoint"])
+        return seed, fit_args(user, k=k, seed=seed, **fold_model_paths(config.output, k, j),
+                              checkpoint=config.transformer.checkpoint)
 
 
 def _problems_without_data(config: PipelineConfig) -> list[str]:
@@ -125,6 +145,12 @@ def _check_fold_model_config(config: PipelineConfig, user: dict[str, Any], num_c
             f"the fold models' config ({base} with transformer.data/.model/.trainer merged over it) is not valid for "
             f"`imbalance-xfmr fit`: {str(err).rstrip('.')}. Fix that key {where} --transformer.<section> "
             "'{key: value}'") from None
+    trainer = user.get("trainer") or {}
+    for key in ("max_epochs", "max_steps", "limit_train_batches"):
+        if trainer.get(key) == 0:
+            raise FoldModelConfigError(
+                f"the fold models' trainer.{key} is 0, so they would train no step and write no checkpoint to "
+                f"predict with; set it to at least 1 (--transformer.trainer '{{{key}: 1}}') or remove it")
     if section.checkpoint == "best" and (user.get("checkpoints") or {}).get("monitor", "") is None:
         raise FoldModelConfigError("transformer.checkpoint is 'best', but the fold models' checkpoints.monitor is "
                                    "null, so no best checkpoint is kept; set transformer.checkpoint=last or a monitor")
@@ -170,6 +196,11 @@ def _only_seed_problems(only_seed: int | None, n_seeds: int) -> list[str]:
     return [f"--only-seed {only_seed}: seed indices are 0 to {n_seeds - 1} (transformer.n_seeds={n_seeds})"]
 
 
+def fold_seed_of(config: PipelineConfig) -> int:
+    """The folds' seed: ``folds.seed``, or the run's ``seed`` when it is null."""
+    return config.seed if config.folds.seed is None else config.folds.seed
+
+
 def _problems_with_data(config: PipelineConfig, competition: Competition) -> list[str]:
     problems = []
     classes = competition.classes
@@ -186,7 +217,11 @@ def _problems_with_data(config: PipelineConfig, competition: Competition) -> lis
                         "set it to null")
     n_splits, group_column = config.folds.n_splits, config.folds.group_column
     counts = competition.class_counts
-    if counts.min() < n_splits:
+    if counts.min() < 2:
+        single = ", ".join(repr(c) for c, n in zip(classes, counts) if n < 2)
+        problems.append(f"train.csv has a single row of class(es) {single}: a class needs at least 2 rows, one to "
+                        "train on and one to score out of fold; add rows of it, or drop or merge that class")
+    elif counts.min() < n_splits:
         rare = ", ".join(f"{c!r} ({n})" for c, n in zip(classes, counts) if n < n_splits)
         problems.append(f"folds.n_splits={n_splits}, but train.csv has fewer rows than that for class(es) {rare}: "
                         f"every fold must hold every class; set folds.n_splits to at most {counts.min()}")
@@ -201,6 +236,17 @@ def _problems_with_data(config: PipelineConfig, competition: Competition) -> lis
         elif (n_groups := train[group_column].nunique()) < n_splits:
             problems.append(f"train.csv has {n_groups} distinct {group_column!r} groups, fewer than "
                             f"folds.n_splits={n_splits}; set folds.n_splits to at most {n_groups}")
+        elif not problems:
+            # Rows of a group share a fold, so a class found in few groups can be absent from a fold's training rows.
+            fold = make_folds(competition.train_labels, n_splits, fold_seed_of(config),
+                              competition.groups(group_column))
+            missing = classes_missing_from_training(competition.train_labels, fold, classes)
+            if missing:
+                where = "; ".join(f"fold {k}'s models would train without {', '.join(map(repr, absent))}"
+                                  for k, absent in missing.items())
+                problems.append(f"folds.group_column {group_column!r}: a group's rows share a fold, and {where} "
+                                "(every row of that class is in that fold's groups). Give that class rows in more "
+                                "groups, or set folds.group_column to null")
     return problems
 
 
@@ -219,13 +265,14 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
     if settings_derived:
         settings = derive(config, competition.train_texts.tolist(), competition.test_texts.tolist(),
                           competition.class_counts.tolist())
-        lightning, derived = user_config(config.transformer, settings.lightning), settings.notes
+        lightning = user_config(config.transformer, settings.lightning)
+        derived = settings.notes_after(lightning)
     pretrainings: list[dict[str, Any]] = []
     if lightning is not None and pretrain_section.enabled:
         if settings_derived:  # its steps and seeds are counted from the batches its config holds
             data = pretrain_args(lightning, pretrain_section, seed=config.seed, **pretrain_paths(config.output))["data"]
             n_texts = len(competition.train_texts) + len(competition.test_texts)
-            steps, note = derived_pretraining(config, n_texts, data)
+            steps, note = derived_pretraining(config, n_texts, data, lightning["model"].get("lr"))
             n_seeds, seeds_note = derived_pretraining_seeds(config, steps, data)
             derived += [note, seeds_note]
             pretrain_section = dataclasses.replace(pretrain_section, max_steps=steps, n_seeds=n_seeds)
@@ -246,7 +293,7 @@ def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, 
         _check_fold_model_config(config, lightning, len(competition.classes))
     if pretrainings:
         _check_pretraining_config(pretrainings[0])  # the others differ by their seed and folders only
-    fold_seed = config.seed if config.folds.seed is None else config.folds.seed
+    fold_seed = fold_seed_of(config)
     positive = None
     if len(competition.classes) == 2:
         positive = config.threshold.positive_class or competition.minority_class

@@ -29,6 +29,7 @@ What this CLI adds to LightningCLI:
         monitor: val/f1_macro      # the best epoch, best-<epoch>-<step>.ckpt; null: last.ckpt only
         mode: null                 # null: min for a loss, max otherwise
         last_every_seconds: 30     # last.ckpt at an epoch's end once 30 s have passed, and after the last epoch
+        overwrite: false           # fit without --ckpt_path into a folder with checkpoints stops (true: deletes them)
       trainer:
         deterministic: true        # the default here (Lightning's is false)
 
@@ -43,6 +44,16 @@ What this CLI adds to LightningCLI:
   ``trainer.enable_progress_bar: false`` turns it off. It changes no number the model computes.
 - :func:`check_config` parses and checks a config dict as ``fit`` would, without reading data or building anything,
   and raises :class:`ConfigError` with a one-line message naming the key.
+- Bad input is a :class:`ConfigError` (on the command line: one line on stderr, exit status 2, no traceback) before
+  any training or prediction: a checkpoint that does not load, or of the other command (a pretraining's given to
+  ``predict``, a classifier's to ``pretrain``), or of another task (its classes are not the labels of
+  ``data.train_path``); a ``data.tokenizer_path`` that is neither a tokenizer JSON nor a checkpoint; a
+  ``model.init_from`` whose encoder does not fit the config; ``fit --ckpt_path`` from a checkpoint of other model
+  hyper-parameters (:func:`~imbalance_xfmr.training.check_resumable`); and the errors of the data, the model and
+  the Trainer as they are built (a missing file or column, an argument out of range), prefixed by their section.
+- ``fit`` (and ``pretrain``) without ``--ckpt_path`` into a checkpoint folder that holds checkpoints stops, naming
+  the folder, instead of replacing them: ``--ckpt_path last`` resumes, another ``checkpoints.dirpath`` starts anew
+  beside them, and ``checkpoints.overwrite: true`` deletes them first.
 
 Self-pretraining: ``imbalance-xfmr pretrain`` is ``fit`` of a masked language model (BERT's objective, see
 :mod:`imbalance_xfmr.model.pretraining`) on the unlabelled texts of ``data.train_path`` and ``data.test_path``, with
@@ -74,6 +85,7 @@ import difflib
 import importlib
 import inspect
 import os
+import pickle
 import re
 import secrets
 import sys
@@ -91,14 +103,17 @@ from jsonargparse import Namespace
 from lightning_fabric.plugins.io.checkpoint_io import CheckpointIO
 from pytorch_lightning.callbacks import ModelCheckpoint, ProgressBar, TQDMProgressBar
 from pytorch_lightning.cli import ArgsType, LightningArgumentParser, LightningCLI
-from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities import rank_zero_info, rank_zero_only
 
+from imbalance_xfmr._compat import LightningCLIBase, action_typehint, parser_actions
 from imbalance_xfmr.data import (
     PretrainDataModule,
     ProbabilityWriter,
     SubwordTokenizer,
     TextDataModule,
 )
+from imbalance_xfmr.data.tokenized import read_tokenizer
+from imbalance_xfmr.data.tokenizer import TokenizerFileError
 from imbalance_xfmr.model.classifier import TextClassifier, validation_metric_names
 from imbalance_xfmr.model.pretraining import PRETRAINING_METRICS, MaskedLanguageModel
 from imbalance_xfmr.training import (
@@ -107,8 +122,10 @@ from imbalance_xfmr.training import (
     CheckpointSettings,
     NoProfiler,
     check_last_every_seconds,
+    check_resumable,
     checkpoint_callbacks,
     checkpoint_folder,
+    earlier_checkpoints,
     readable_checkpoint,
 )
 
@@ -130,7 +147,7 @@ class ConfigError(ValueError):
     """An ``imbalance-xfmr`` config that cannot be used; the message names the key and what is wrong with it."""
 
 
-class ImbalanceXfmrCLI(LightningCLI):
+class ImbalanceXfmrCLI(LightningCLIBase):
     """LightningCLI with the DataModule-to-model links, explicit seeding, checkpoint-restored data state, and the
     Trainer configuration of reproducible, resumable training (see the module docstring).
 
@@ -144,8 +161,14 @@ class ImbalanceXfmrCLI(LightningCLI):
     """DataModule properties given to the model's arguments of the same names when both are instantiated."""
     data_from_checkpoint: ClassVar[str] = "checkpoint_path"
     """The DataModule argument that a ``ckpt_path`` file sets: its data state (tokenizer) comes from that file."""
+    command: ClassVar[str] = "imbalance-xfmr fit"
+    """The command that writes this CLI's checkpoints (named in the error for a checkpoint of another)."""
+    checkpoint_advice: ClassVar[str] = ("{subcommand} needs a classifier's checkpoint (a pretraining checkpoint "
+                                        "starts one as data.tokenizer_path and model.init_from)")
+    """What to give instead of a checkpoint of another command (``{subcommand}``: the subcommand run)."""
     defaults: ClassVar[dict[str, Any]] = {"trainer.deterministic": True}
-    _resumed: tuple[Path, Path | None] | None = None  # (folder, readable_checkpoint(folder)) of `ckpt_path: last`
+    resumed: tuple[Path, Path | None] | None = None  # (folder, readable_checkpoint(folder)) of `ckpt_path: last`
+    checkpoints_read: dict[str, dict] | None = None  # checkpoints read for their checks, by path (each read once)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         for name in self.linked_from_data:
@@ -172,7 +195,7 @@ class ImbalanceXfmrCLI(LightningCLI):
 
     def parse_arguments(self, parser: LightningArgumentParser, args: object) -> None:
         super().parse_arguments(parser, args)
-        config = self._subcommand_config()
+        config = self.subcommand_config()
         if config.get("seed_everything") is True:
             inherited = os.environ.get("PL_GLOBAL_SEED")
             if inherited is not None and os.environ.get("LOCAL_RANK", "0") != "0":
@@ -184,7 +207,7 @@ class ImbalanceXfmrCLI(LightningCLI):
                 config["seed_everything"] = secrets.randbelow(2**32)
 
     def before_instantiate_classes(self) -> None:
-        config = self._subcommand_config()
+        config = self.subcommand_config()
         seed = config.get("seed_everything")
         if seed is False:
             rank_zero_info("imbalance-xfmr: seed_everything=false, the run is not seeded and will not repeat.")
@@ -193,13 +216,42 @@ class ImbalanceXfmrCLI(LightningCLI):
         self.check_training_config(config)
         checkpoint = config.get("ckpt_path")
         if checkpoint == "last" and config.checkpoints.dirpath is not None:
-            checkpoint = self._resume_checkpoint(Path(config.checkpoints.dirpath))  # the file fit will resume from
+            checkpoint = self.resume_checkpoint(Path(config.checkpoints.dirpath))  # the file fit will resume from
         # Lightning also accepts "best", ... here; only a real file holds a tokenizer (and weights) to restore.
         if checkpoint and Path(checkpoint).is_file():
             if config.data.get(self.data_from_checkpoint) is None:
                 config.data[self.data_from_checkpoint] = str(checkpoint)
             if config.model.get("init_from") is not None:
                 config.model.init_from = None  # the weights come from the checkpoint, not from the pretraining
+        self.check_data_files(config.data)
+
+    def check_data_files(self, data: Namespace) -> None:
+        """ConfigError naming the key unless the checkpoint and tokenizer files of the ``data`` section hold what
+        the DataModule reads from them (read here, before anything is built, since a truncated checkpoint would
+        otherwise fail deep inside the tokenizer's JSON reader)."""
+        checkpoint_path = data.get("checkpoint_path")
+        if checkpoint_path is not None and Path(checkpoint_path).is_file():
+            checkpoint = self.read_checkpoint("data.checkpoint_path", checkpoint_path)
+            self.check_checkpoint_task(checkpoint, "data.checkpoint_path", checkpoint_path)
+        tokenizer_path = data.get("tokenizer_path")
+        # With a checkpoint_path the DataModule takes its tokenizer from there, and does not read tokenizer_path.
+        if checkpoint_path is None and tokenizer_path is not None and Path(tokenizer_path).is_file():
+            _check_tokenizer_path(str(tokenizer_path))
+
+    def instantiate_classes(self) -> None:
+        """LightningCLI's, with the errors of bad input met while building the DataModule, the model and the
+        Trainer (a data file, a checkpoint, an argument out of range: ValueError, KeyError, FileNotFoundError) as a
+        one-line :class:`ConfigError` naming the section, e.g. ``model: init_from 'p.ckpt': d_model is 16 in the
+        checkpoint, 8 here; set model.d_model to 16.`` (the original error is its ``__cause__``)."""
+        try:
+            super().instantiate_classes()
+        except ConfigError:
+            raise
+        except (ValueError, KeyError, FileNotFoundError) as error:
+            section = _section_of(error)
+            if section is None:
+                raise
+            raise ConfigError(f"{section}: {_error_line(error)}") from error
 
     def check_training_config(self, config: Namespace) -> None:
         """The checks of the training keys that need no data: ``checkpoints`` and ``trainer.callbacks``."""
@@ -226,11 +278,12 @@ class ImbalanceXfmrCLI(LightningCLI):
         :class:`NoProfiler` (unless ``trainer.profiler`` names one) and a progress bar redrawn every
         :data:`PROGRESS_BAR_REFRESH_RATE` batches (unless ``trainer.enable_progress_bar`` is false or
         ``trainer.callbacks`` holds a progress bar)."""
-        config = self._subcommand_config()
-        settings = self._get(self.config_init, "checkpoints")
+        config = self.subcommand_config()
+        settings = self.config_section(self.config_init, "checkpoints")
         self.check_monitor(settings.monitor, self.model)
-        trainer_config = {**self._get(self.config_init, "trainer", default={}), **kwargs}
-        callbacks = [self._get(self.config_init, key) for key in self._parser(self.subcommand).callback_keys]
+        trainer_config = {**self.config_section(self.config_init, "trainer", default={}), **kwargs}
+        callbacks = [self.config_section(self.config_init, key)
+                     for key in self.subcommand_parser(self.subcommand).callback_keys]
         if trainer_config.get("enable_checkpointing", True) is not False:
             callbacks += checkpoint_callbacks(settings)
         seed = config.get("seed_everything")
@@ -248,49 +301,62 @@ class ImbalanceXfmrCLI(LightningCLI):
         if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
             plugins.append(AtomicCheckpointIO())
         trainer_config["plugins"] = plugins
-        return self._instantiate_trainer(trainer_config, callbacks)
+        return self.build_trainer(trainer_config, callbacks)
 
     def fit(self, model: pl.LightningModule, ckpt_path: str | Path | None = None, **kwargs: Any) -> None:
         """``trainer.fit``; ``ckpt_path="last"`` resumes from :func:`readable_checkpoint` of the checkpoint folder
-        (``checkpoints.dirpath``, else ``<log_dir>/checkpoints``), or trains from scratch when it has none."""
+        (``checkpoints.dirpath``, else ``<log_dir>/checkpoints``), or trains from scratch when it has none.
+
+        Before training, ConfigError when the checkpoint to resume from was written by a model of other
+        hyper-parameters (:func:`check_resumable`), and when a fit without ``ckpt_path`` would write into a folder
+        that holds an earlier run's checkpoints, unless ``checkpoints.overwrite`` (then they are deleted)."""
+        settings = self.subcommand_config().checkpoints
+        folder = checkpoint_folder(self.trainer, settings.dirpath)
         resuming = ckpt_path == "last"
         if resuming:
-            folder = checkpoint_folder(self.trainer, self._subcommand_config().checkpoints.dirpath)
-            ckpt_path = self._resume_checkpoint(folder)
+            ckpt_path = self.resume_checkpoint(folder)
             rank_zero_info(f"imbalance-xfmr: ckpt_path=last: resuming from {ckpt_path}." if ckpt_path else
                            f"imbalance-xfmr: ckpt_path=last: no checkpoint in {folder}, training from scratch.")
+        elif ckpt_path is None:
+            _start_anew_in(folder, settings.overwrite)
+        if ckpt_path is not None and Path(ckpt_path).is_file():
+            try:
+                check_resumable(model, ckpt_path)
+            except ValueError as error:
+                anew = "give another checkpoints.dirpath" if resuming else "leave ckpt_path out"
+                given = "last: " if resuming else ""
+                raise ConfigError(f"ckpt_path: {given}{error}, or {anew} to train anew") from None
         with warnings.catch_warnings():
-            if resuming and ckpt_path is not None:
-                # Resuming into the folder of the earlier attempt is the point, not a mistake to warn about.
+            if (resuming and ckpt_path is not None) or (ckpt_path is None and settings.overwrite):
+                # Resuming into the folder of the earlier attempt is the point, not a mistake to warn about; so is
+                # replacing its checkpoints when told to.
                 warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
             self.trainer.fit(model, ckpt_path=ckpt_path, **kwargs)
 
-    def _resume_checkpoint(self, folder: Path) -> Path | None:
+    def resume_checkpoint(self, folder: Path) -> Path | None:
         """:func:`readable_checkpoint` of ``folder``, looked up (and warned about) once a run."""
-        if self._resumed is None or self._resumed[0] != folder:
-            self._resumed = (folder, readable_checkpoint(folder))
-        return self._resumed[1]
+        if self.resumed is None or self.resumed[0] != folder:
+            self.resumed = (folder, readable_checkpoint(folder))
+        return self.resumed[1]
 
-    def _parse_ckpt_path(self) -> None:
+    def apply_checkpoint_hyperparameters(self) -> None:
         """LightningCLI's: the model hyper-parameters saved in ``ckpt_path`` override the config. Here a checkpoint
-        that does not load is a :class:`ConfigError`; saved hyper-parameters that the model no longer takes
-        (``checkpoint_monitor``, ``checkpoint_mode``: now ``checkpoints.monitor`` / ``.mode``) are dropped, so
-        checkpoints written before they moved still predict; and ``init_from`` is null (the weights come from the
-        checkpoint), so the pretraining checkpoint it named need not exist any more."""
+        that does not load, or one of the other command (a pretraining's given to ``predict``), is a
+        :class:`ConfigError`; saved hyper-parameters that the model no longer takes (``checkpoint_monitor``,
+        ``checkpoint_mode``: now ``checkpoints.monitor`` / ``.mode``) are dropped, so checkpoints written before
+        they moved still predict; and ``init_from`` is null (the weights come from the checkpoint), so the
+        pretraining checkpoint it named need not exist any more."""
         subcommand = self.config.get("subcommand")
         if not subcommand:
             return
         ckpt_path = self.config[subcommand].get("ckpt_path")
         if not ckpt_path or not Path(ckpt_path).is_file():
             return
-        try:
-            checkpoint = torch.load(ckpt_path, weights_only=True, map_location="cpu")
-        except Exception as error:  # whatever torch.load raises, the file is not a checkpoint to start from
-            message = f"ckpt_path: {str(ckpt_path)!r} is not a readable checkpoint ({_error_line(error)})"
-            raise ConfigError(message) from None
+        checkpoint = self.read_checkpoint("ckpt_path", ckpt_path)
+        self.check_checkpoint_task(checkpoint, "ckpt_path", ckpt_path)
         hparams = dict(checkpoint.get("hyper_parameters", {}))
         hparams.pop("_instantiator", None)
-        accepted = inspect.signature(self._model_class.__init__).parameters
+        accepted = inspect.signature(self.model_class.__init__).parameters
         hparams = {key: value for key, value in hparams.items() if key in accepted}
         if "init_from" in accepted:
             hparams["init_from"] = None
@@ -302,7 +368,36 @@ class ImbalanceXfmrCLI(LightningCLI):
             sys.stderr.write("Parsing of ckpt_path hyperparameters failed!\n")
             raise
 
-    def _subcommand_config(self) -> Namespace:
+    def read_checkpoint(self, key: str, path: str | Path) -> dict:
+        """What the checks need of the checkpoint ``path`` (``weights_only``, on the CPU), read once a run: its
+        top-level keys, with its ``hyper_parameters`` (every other value None: the weights are not kept).
+        ConfigError naming ``key`` when it does not load."""
+        if self.checkpoints_read is None:
+            self.checkpoints_read = {}
+        if str(path) not in self.checkpoints_read:
+            try:
+                checkpoint = torch.load(path, weights_only=True, map_location="cpu")
+            except Exception as error:  # whatever torch.load raises, the file is not a checkpoint to start from
+                raise ConfigError(f"{key}: {str(path)!r} is not a readable checkpoint ({_error_line(error)})") from None
+            checkpoint = checkpoint if isinstance(checkpoint, dict) else {}
+            self.checkpoints_read[str(path)] = {name: value if name == "hyper_parameters" else None
+                                                for name, value in checkpoint.items()}
+        return self.checkpoints_read[str(path)]
+
+    def check_checkpoint_task(self, checkpoint: dict, key: str, path: str | Path) -> None:
+        """ConfigError naming ``key`` when ``checkpoint`` was written by the other ``imbalance-xfmr`` command (it
+        holds the other DataModule's state, and not this CLI's)."""
+        ours = self.task_classes[1].__qualname__
+        if ours in checkpoint:
+            return
+        for cli_class in (ImbalanceXfmrCLI, PretrainCLI):
+            if cli_class.task_classes[1].__qualname__ in checkpoint:
+                advice = self.checkpoint_advice.format(subcommand=self.config.get("subcommand") or "this command")
+                raise ConfigError(f"{key}: {str(path)!r} is a checkpoint of `{cli_class.command}`, not of "
+                                  f"`{self.command}`: {advice}")
+
+    def subcommand_config(self) -> Namespace:
+        """The running subcommand's section of the parsed config (the config itself without a subcommand)."""
         subcommand = self.config.get("subcommand")
         return self.config[subcommand] if subcommand else self.config
 
@@ -315,6 +410,9 @@ class PretrainCLI(ImbalanceXfmrCLI):
     task_classes = (MaskedLanguageModel, PretrainDataModule)
     linked_from_data = ("vocab_size", "pad_token_id", "mask_token_id", "n_special")
     data_from_checkpoint = "tokenizer_path"
+    command = "imbalance-xfmr pretrain"
+    checkpoint_advice = ("pretrain resumes from a pretraining checkpoint (--ckpt_path last, or the last.ckpt that "
+                         "`imbalance-xfmr pretrain` wrote)")
     defaults: ClassVar[dict[str, Any]] = {**ImbalanceXfmrCLI.defaults, "checkpoints.monitor": None}
 
     @staticmethod
@@ -325,7 +423,7 @@ class PretrainCLI(ImbalanceXfmrCLI):
                      subparser_kwargs: dict[str, Any]) -> None:
         super().setup_parser(add_subcommands, main_kwargs, subparser_kwargs)
         if add_subcommands:  # the command line calls `fit` `pretrain`: so do its usage, help and error tips
-            fit = self._parser("fit")
+            fit = self.subcommand_parser("fit")
             fit.prog = f"{self.parser.prog} pretrain"
             fit.description = "Pretrain the encoder as a masked language model on unlabelled texts."
 
@@ -376,10 +474,10 @@ class _ParseOnly:
         except ArgumentError as error:
             raise ConfigError(_short_message(parser, args, error)) from None
 
-    def _set_seed(self) -> None:
+    def seed_from_config(self) -> None:
         pass
 
-    def _add_instantiators(self) -> None:
+    def add_checkpoint_instantiators(self) -> None:
         pass
 
     def before_instantiate_classes(self) -> None:
@@ -465,9 +563,65 @@ def _check_instantiable(cli_class: type[ImbalanceXfmrCLI], config: Namespace, li
 
 
 def _error_line(error: BaseException) -> str:
-    """The first line of ``error``'s message (its type name when the message is empty)."""
-    text = str(error).strip()
+    """The first line of ``error``'s message (its type name when the message is empty; a KeyError's message
+    without the quotes its ``str`` adds)."""
+    keyed = isinstance(error, KeyError) and len(error.args) == 1 and isinstance(error.args[0], str)
+    text = (error.args[0] if keyed else str(error)).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def _section_of(error: BaseException) -> str | None:
+    """The config section whose object raised ``error``: ``data``, ``model`` or ``trainer`` for the innermost
+    frame of its traceback that runs a method of a DataModule, a LightningModule or a Trainer; None for none."""
+    section = None
+    frame = error.__traceback__
+    while frame is not None:
+        owner = frame.tb_frame.f_locals.get("self")
+        if isinstance(owner, pl.LightningDataModule):
+            section = "data"
+        elif isinstance(owner, pl.LightningModule):
+            section = "model"
+        elif isinstance(owner, pl.Trainer):
+            section = "trainer"
+        frame = frame.tb_next
+    return section
+
+
+def _check_tokenizer_path(path: str) -> None:
+    """ConfigError unless ``path`` (``data.tokenizer_path``, an existing file) holds a tokenizer that
+    :func:`~imbalance_xfmr.data.tokenized.read_tokenizer` reads: a tokenizer JSON, or a pretraining checkpoint."""
+    try:
+        read_tokenizer(path)
+    except TokenizerFileError as error:  # not a zip archive, so read as a tokenizer JSON
+        raise ConfigError(f"data.tokenizer_path: {path!r} is neither a tokenizer JSON (SubwordTokenizer.save) nor "
+                          f"an imbalance-xfmr checkpoint: {error.reason}, nor a zip archive as a checkpoint is (a "
+                          "truncated or damaged checkpoint is not one)") from None
+    except KeyError as error:  # a checkpoint without a pretraining DataModule's state: the message names the file
+        raise ConfigError(f"data.tokenizer_path: {_error_line(error)}") from None
+    except (RuntimeError, pickle.UnpicklingError, EOFError, OSError, ValueError) as error:  # what torch.load raises
+        raise ConfigError(f"data.tokenizer_path: {path!r} is a damaged checkpoint: it does not load "
+                          f"({_error_line(error)})") from None
+
+
+def _start_anew_in(folder: Path, overwrite: bool) -> None:
+    """Before a fit without ``ckpt_path`` into ``folder``: ConfigError when it holds checkpoints, unless
+    ``overwrite`` (``checkpoints.overwrite``), which deletes them (from rank 0)."""
+    earlier = earlier_checkpoints(folder)
+    if not earlier:
+        return
+    names = ", ".join(path.name for path in earlier)
+    if not overwrite:
+        raise ConfigError(f"checkpoints.dirpath: {str(folder)!r} holds the checkpoints of an earlier run ({names}): "
+                          "add --ckpt_path last to resume it, set checkpoints.dirpath to another folder, or "
+                          "checkpoints.overwrite to true to replace them")
+    _delete(earlier)
+    rank_zero_info(f"imbalance-xfmr: checkpoints.overwrite: deleted the earlier run's {names} in {folder}.")
+
+
+@rank_zero_only
+def _delete(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 _MISSING = object()
@@ -497,7 +651,7 @@ def _short_message(parser: LightningArgumentParser, args: object, error: Argumen
         given = re.search(r"(?:Got value|Given value): (.*)", detail)
         value = given.group(1) if given else _MISSING
     shown = "" if value is _MISSING else f"{value!r} "
-    typehint = next((getattr(action, "_typehint", None) for action in parser._actions if action.dest == key), None)
+    typehint = next((action_typehint(action) for action in parser_actions(parser) if action.dest == key), None)
     choices = _literal_choices(typehint)
     if choices is not None:
         allowed, nullable = choices
@@ -515,7 +669,7 @@ def _unknown_key(parser: LightningArgumentParser, key: str) -> str:
     if key in _MOVED_KEYS:
         return f"{key}: unknown key; it is now {_MOVED_KEYS[key]}"
     group, _, _ = key.rpartition(".")
-    siblings = [action.dest for action in parser._actions
+    siblings = [action.dest for action in parser_actions(parser)
                 if action.dest.rpartition(".")[0] == group and action.dest not in ("config", "help")]
     guess = difflib.get_close_matches(key, siblings, n=1)
     where = f"the {group} section" if group else "the config"

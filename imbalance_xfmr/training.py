@@ -17,6 +17,9 @@ its Trainer through the CLI (e.g. one model per cross-validation fold) gets exac
   ``torch.manual_seed`` does to the generators in use, without its cost).
 - :func:`readable_checkpoint`: the checkpoint to resume from, checked to load, with a fallback and a one-line
   warning instead of a ``PytorchStreamReader`` traceback when ``last.ckpt`` is empty or truncated.
+- :func:`check_resumable`: a one-line error instead of Lightning's ``size mismatch`` traceback when the checkpoint
+  to resume from was written by a model of other hyper-parameters; :func:`earlier_checkpoints`: the checkpoints a
+  new run would leave beside its own (``checkpoints.overwrite``).
 """
 
 from __future__ import annotations
@@ -35,13 +38,13 @@ import pytorch_lightning as pl
 import torch
 from fsspec.implementations.local import LocalFileSystem
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
-from lightning_fabric.utilities.data import _set_sampler_epoch
 from lightning_utilities.core.apply_func import apply_to_collection
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.profilers import PassThroughProfiler
 from pytorch_lightning.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
+from imbalance_xfmr._compat import set_sampler_epoch
 from imbalance_xfmr.data.io import atomic_open
 
 LAST_CHECKPOINT = f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}{ModelCheckpoint.FILE_EXTENSION}"
@@ -65,12 +68,17 @@ class CheckpointSettings:
         last_every_seconds: ``last.ckpt`` is rewritten at the end of a training epoch once this many seconds have
             passed since it was last written (or since training started), and always after the last epoch: a killed
             fit loses at most this long plus an epoch. 0: after every epoch (Lightning's rule).
+        overwrite: what ``imbalance-xfmr fit`` (and ``pretrain``) does without ``--ckpt_path`` when the folder
+            already holds checkpoints (:func:`earlier_checkpoints`): false, it stops with an error before training
+            (an earlier run's checkpoints are not replaced by accident); true, it deletes them and trains anew, so
+            that no later ``--ckpt_path last`` resumes from a checkpoint of the earlier run.
     """
 
     dirpath: str | None = None
     monitor: str | None = "val/f1_macro"
     mode: Literal["max", "min"] | None = None
     last_every_seconds: float = 30.0
+    overwrite: bool = False
 
     @property
     def resolved_mode(self) -> Literal["max", "min"]:
@@ -173,6 +181,59 @@ def best_checkpoint(folder: str | os.PathLike) -> Path | None:
     return best[-1] if best else None
 
 
+def earlier_checkpoints(folder: str | os.PathLike) -> list[Path]:
+    """The checkpoint files (``*.ckpt``) in ``folder``, sorted by name; empty when there is no such folder. Any of
+    them is a candidate of :func:`readable_checkpoint`, so a new run into ``folder`` must not leave them beside
+    its own."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.glob(f"*{ModelCheckpoint.FILE_EXTENSION}") if path.is_file())
+
+
+def check_resumable(model: pl.LightningModule, path: str | os.PathLike) -> None:
+    """ValueError unless the checkpoint ``path`` can resume training ``model``: its saved hyper-parameters are
+    ``model.hparams`` (but ``init_from``, where a resumed model does not take its weights from, and Lightning's own
+    ``_`` keys), and its ``state_dict`` holds ``model``'s tensors with their shapes.
+
+    A resumed fit continues the run of the checkpoint: with a hyper-parameter changed since, Lightning would fail
+    to load the weights with a traceback (``d_model``) or train a model that neither run describes (``n_heads``,
+    whose weights have the same shapes). The one-line message names the file and the first difference, e.g.
+    ``'ck/last.ckpt' does not fit this model: d_model is 16 in the checkpoint, 8 here; set model.d_model to 16 to
+    resume from it``.
+    """
+    where = repr(str(path))
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, OSError, EOFError, ValueError) as error:  # what torch.load raises
+        raise ValueError(f"{where} is not a readable checkpoint ({_first_line(error)})") from None
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
+        raise ValueError(f"{where} is not a Lightning checkpoint (no state_dict)")
+    saved = checkpoint.get("hyper_parameters") or {}
+    for name, value in model.hparams.items():
+        if name.startswith("_") or name == "init_from" or name not in saved:
+            continue
+        if _plain(saved[name]) != _plain(value):
+            raise ValueError(f"{where} does not fit this model: {name} is {saved[name]!r} in the checkpoint, "
+                             f"{value!r} here; set model.{name} to {saved[name]!r} to resume from it")
+    state, expected = checkpoint["state_dict"], model.state_dict()
+    for key in sorted(expected.keys() | state.keys()):
+        found = tuple(state[key].shape) if key in state else "missing"
+        wanted = tuple(expected[key].shape) if key in expected else "missing"
+        if found != wanted:
+            raise ValueError(f"{where} does not fit this model: tensor {key} is {found} in the checkpoint, {wanted} "
+                             "here; the model's hyper-parameters must be the checkpoint's to resume from it")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with tuples as lists (at any depth), so that a saved ``(0.9, 0.999)`` equals ``[0.9, 0.999]``."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
 def checkpoint_folder(trainer: pl.Trainer, dirpath: str | None = None) -> Path:
     """The folder ``trainer``'s checkpoint callbacks write to: ``dirpath``, else ``<log_dir>/checkpoints`` of the
     first logger (``<default_root_dir>/checkpoints`` without a logger), the rule of Lightning's ``ModelCheckpoint``.
@@ -242,7 +303,7 @@ class BatchSeed(pl.Callback):
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         epoch = trainer.current_epoch
-        apply_to_collection(trainer.train_dataloader, DataLoader, lambda loader: _set_sampler_epoch(loader, epoch))
+        apply_to_collection(trainer.train_dataloader, DataLoader, lambda loader: set_sampler_epoch(loader, epoch))
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
                              batch_idx: int) -> None:

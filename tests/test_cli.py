@@ -197,7 +197,7 @@ def test_fit_writes_last_and_one_best_checkpoint_into_checkpoints_dirpath_and_no
     assert len(files) == 2 and files[1] == "ck/last.ckpt" and files[0].startswith("ck/best-")
     config = yaml.safe_load((data / "lightning_logs" / "version_0" / "config.yaml").read_text())
     assert config["checkpoints"] == {"dirpath": str(data / "ck"), "monitor": "val/f1_macro", "mode": None,
-                                     "last_every_seconds": 30.0}
+                                     "last_every_seconds": 30.0, "overwrite": False}
     assert config["reseed_every_batch"] is True and config["trainer"]["deterministic"] is True
     assert torch.load(data / "ck" / "last.ckpt", weights_only=True)["epoch"] == 1
 
@@ -295,7 +295,7 @@ def test_print_config_shows_the_training_keys(data, capsys):
         main(["fit", *data_args(data), "--print_config"])
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["checkpoints"] == {"dirpath": None, "monitor": "val/f1_macro", "mode": None,
-                                      "last_every_seconds": 30.0}
+                                      "last_every_seconds": 30.0, "overwrite": False}
     assert printed["reseed_every_batch"] is True and printed["trainer"]["deterministic"] is True
 
 

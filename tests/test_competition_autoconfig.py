@@ -13,7 +13,7 @@ from competition.autoconfig import (PRESETS, derive, derived_fold_seeds, derived
                                     vocabulary_size)
 from competition.config import DataConfig, PipelineConfig, PretrainConfig, TransformerConfig
 from competition.fold_models import pretrain_args, user_config
-from competition.run_folder import pretrain_paths
+from competition.layout import pretrain_paths
 
 
 def config(**changes) -> PipelineConfig:

@@ -1,12 +1,13 @@
 """``python -m competition``: config parsing, the folds and baseline steps, reruns, and refusals."""
 
+from argparse import ArgumentError
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from competition.cli import build_parser, main
+from competition.runner import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,8 +92,6 @@ TINY = ("--transformer.lightning_config", "competition/configs/tiny_test.yaml")
      "--transformer.<section>"),
     ("train", ["--pretrain.data", "{batch_size: 0}"], "the self-pretraining's config"),
     ("train", [*TINY, "--threshold.metric", "accuracy"], "threshold.metric 'accuracy' cannot be tuned"),
-    ("predict", [*TINY], "fold 0's model (seed index 0) is not trained; run the train step first"),
-    ("decide", ["--transformer.enabled", "false"], "baseline_oof.csv is missing; run the baseline step"),
     ("folds", ["--folds.n_splits", "1", *TINY], "folds.n_splits must be an integer >= 2, got 1"),
 ])
 def test_pipeline_errors_are_reported_without_a_traceback(data_dir, tmp_path, capsys, step, extra, message):
@@ -111,11 +110,11 @@ def test_config_file_and_overrides(data_dir, tmp_path):
     assert (args.folds.folds.n_splits, args.folds.submission.kind, args.folds.data.label_column) == \
         (3, "probabilities", "label")
     config.write_text(f"data:\n  dir: {data_dir}\noutput: x\nfolds:\n  n_split: 4\n")
-    with pytest.raises(SystemExit):
+    with pytest.raises(ArgumentError):
         build_parser().parse_args(["folds", "--config", str(config)])
-    with pytest.raises(SystemExit):
+    with pytest.raises(ArgumentError):
         build_parser().parse_args(["folds", "--output", "x"])  # data.dir is required
-    with pytest.raises(SystemExit):  # a prefix of a real key is a typo, not an abbreviation
+    with pytest.raises(ArgumentError):  # a prefix of a real key is a typo, not an abbreviation
         build_parser().parse_args(["folds", "--data.dir", str(data_dir), "--folds.n_split", "3"])
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import competition.report
-from competition.cli import main
+from competition.runner import main
 from competition.config import DataConfig, PipelineConfig
 from competition.data import CompetitionDataError, load_competition
 from competition.run_folder import RunFolder

@@ -14,7 +14,8 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from competition.config import DataConfig, FoldsConfig, PipelineConfig, SubmissionConfig, TransformerConfig
 from competition.context import Context
 from competition.data import Competition, load_competition
-from competition.folds import make_folds, run_folds
+from competition.folds import make_folds, step_folds
+from competition.runner import run_steps
 from competition.run_folder import RunFolder, RunFolderError
 from competition.validate import ConfigError, check_config, plan
 
@@ -63,7 +64,7 @@ LABELS = ["spam"] * 7 + ["ham"] * 53
 def test_folds_are_sklearns_stratified_split(counts, n_splits, seed):
     labels = np.repeat([f"c{k}" for k in range(len(counts))], counts)
     np.random.default_rng(seed).shuffle(labels)
-    fold = make_folds(competition_from(labels.tolist()), n_splits, seed)
+    fold = make_folds(competition_from(labels.tolist()).train_labels, n_splits, seed)
     assert fold.shape == (len(labels),) and fold.dtype == np.int64
     splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     for k, (_, valid) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
@@ -76,7 +77,7 @@ def test_folds_are_sklearns_stratified_split(counts, n_splits, seed):
 def test_group_column_keeps_groups_together_like_sklearn():
     labels = (["spam"] * 2 + ["ham"] * 8) * 6
     groups = [f"g{i // 3}" for i in range(60)]
-    fold = make_folds(competition_from(labels, groups), 3, seed=4, group_column="group")
+    fold = make_folds((grouped := competition_from(labels, groups)).train_labels, 3, seed=4, groups=grouped.groups("group"))
     assert fold.dtype == np.int64 and set(fold.tolist()) == {0, 1, 2}
     assert pd.Series(fold).groupby(groups).nunique().max() == 1
     splitter = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=4)
@@ -141,26 +142,28 @@ def test_reruns_write_byte_identical_files_and_the_seed_matters(tmp_path):
     written = []
     for name, seed, data in [("a", 11, competition), ("b", 11, load_competition(tmp_path)), ("c", 12, competition)]:
         with RunFolder.open(tmp_path / name, {}, {}, {}, command="folds") as run:
-            run.write_folds(data, make_folds(data, 5, seed))
+            run.write_folds(data, make_folds(data.train_labels, 5, seed))
             written.append((run.path / "folds.csv").read_bytes())
     assert written[0] == written[1] != written[2]
-    assert written[0].decode().splitlines()[:2] == ["id,fold", f"r0000,{make_folds(competition, 5, 11)[0]}"]
+    assert written[0].decode().splitlines()[:2] == ["id,fold", f"r0000,{make_folds(competition.train_labels, 5, 11)[0]}"]
 
 
-def test_run_folds_makes_pins_and_writes_them_once_then_reuses_them(tmp_path):
+def test_the_folds_step_makes_pins_and_writes_them_once_then_they_are_reused(tmp_path):
     competition = competition_from(LABELS, tmp_path=tmp_path)
     config = config_for(tmp_path, n_splits=3)
     ctx = open_context(config, competition)
     with ctx.run:
-        made = run_folds(ctx)
+        run_steps(ctx, ["folds"])
+        made = ctx.folds()
         assert ctx.run.manifest["pins"]["folds"] == ctx.plan.pins["folds"]
-    assert made.tolist() == make_folds(competition, 3, 0).tolist()
+    assert made.tolist() == make_folds(competition.train_labels, 3, 0).tolist()
     path = tmp_path / "run" / "folds.csv"
     edited = (made + 1) % 3  # another valid split, as if made with another seed
     pd.DataFrame({"id": competition.train_ids, "fold": edited}).to_csv(path, index=False)
     ctx = open_context(config, competition, command="baseline")
     with ctx.run:
-        assert run_folds(ctx).tolist() == edited.tolist()
+        run_steps(ctx, ["folds"])  # checks them, does not make them again
+        assert ctx.folds().tolist() == edited.tolist()
         assert ctx.run.read_folds(competition, 3).tolist() == edited.tolist()
 
 
@@ -168,21 +171,22 @@ def test_saved_folds_for_other_data_are_refused(tmp_path):
     competition = competition_from(LABELS, tmp_path=tmp_path)
     ctx = open_context(config_for(tmp_path, n_splits=3), competition)
     with ctx.run:
-        fold = run_folds(ctx)
+        step_folds(ctx)
+        fold = ctx.folds()
         path = ctx.run.path / "folds.csv"
         frame = pd.DataFrame({"id": competition.train_ids, "fold": fold})
         frame.iloc[:-1].to_csv(path, index=False)
         with pytest.raises(RunFolderError, match=r"made for other data: .* 1 id\(s\) of train.csv are missing"):
-            run_folds(ctx)
+            ctx.folds()
         frame.iloc[::-1].to_csv(path, index=False)
         with pytest.raises(RunFolderError, match="another order"):
-            run_folds(ctx)
+            ctx.folds()
 
 
 def test_another_n_splits_into_the_same_folder_is_refused_by_the_pin(tmp_path):
     competition = competition_from(LABELS, tmp_path=tmp_path)
     with open_context(config_for(tmp_path, n_splits=3), competition).run as run:
         run.pin("folds")
-        run.write_folds(competition, make_folds(competition, 3))
+        run.write_folds(competition, make_folds(competition.train_labels, 3))
     with pytest.raises(RunFolderError, match=r"folds: folds.n_splits: 3 -> 5(.|\n)*--overwrite"):
         open_context(config_for(tmp_path, n_splits=5), competition)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from tiny_competition import write_tiny_competition
 
-from competition.cli import main
+from competition.runner import main
 
 CONFIG = "competition/configs/tiny_test_pipeline.yaml"
 REPRODUCIBLE = ("folds.csv", "oof.csv", "test.csv", "test_per_fold.csv", "decision.json", "submission.csv")
@@ -66,7 +66,7 @@ def test_a_killed_parallel_run_resumes_and_ends_with_the_sequential_bytes(sequen
     assert (tmp_path / "killed").exists() and not (output / "folds" / "fold_1" / "done.json").exists()
     assert (output / "folds" / "fold_1" / "checkpoints" / "last.ckpt").is_file()
     run_pipeline(data_dir, output, "run", "--transformer.parallel", "2", *kill)
-    assert "transformer fold 2/2: resumed from last.ckpt" in capsys.readouterr().err
+    assert "transformer fold 1 of 2: resumed from last.ckpt" in capsys.readouterr().err
     same_outputs(output, sequential)
 
 

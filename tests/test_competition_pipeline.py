@@ -25,7 +25,7 @@ from sklearn.metrics import f1_score as sklearn_f1_score
 from tiny_competition import write_tiny_competition
 
 import competition.train
-from competition.cli import main
+from competition.runner import main
 from competition.data import Competition, CompetitionDataError, load_competition, validate_submission
 from competition.decide import BLEND_WEIGHTS, tune_blend
 from competition.predict import ensemble
@@ -138,7 +138,7 @@ def test_killed_run_skips_finished_folds_and_resumes_the_interrupted_one(first_r
     run_pipeline(data_dir, output)
     assert (fold_0 / "done.json").read_bytes() == fold_0_done  # skipped, not retrained
     assert json.loads((fold_1 / "done.json").read_text())["status"] == "resumed"
-    assert "transformer fold 1/2: already trained" in (output / "run.log").read_text()
+    assert "transformer fold 0 of 2: already trained" in (output / "run.log").read_text()
     # Per-epoch reseeding makes the resumed fold train exactly like the uninterrupted one.
     for name in REPRODUCIBLE:
         assert (output / name).read_bytes() == (first_run / name).read_bytes(), name

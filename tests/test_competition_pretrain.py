@@ -12,7 +12,7 @@ from kills import SimulatedKill, kill_at_second_epoch
 from tiny_competition import write_tiny_competition
 
 import competition.pretrain
-from competition.cli import main
+from competition.runner import main
 
 # The fast preset, cut down to seconds: two folds, a few pretraining steps over 3-batch epochs, one epoch a fold.
 TINY = ["--preset", "fast", "--folds.n_splits", "2", "--transformer.parallel", "1", "--pretrain.max_steps", "9",
@@ -135,7 +135,7 @@ def test_two_pretrainings_with_their_own_seeds_each_start_every_other_fold_model
     before = (output / "submission.csv").read_bytes()
     run(data_dir, output, *TWO)
     assert (output / "submission.csv").read_bytes() == before
-    assert "pretrain seed 2/2: already done (9 steps), skipped" in (output / "run.log").read_text()
+    assert "pretrain seed 1 of 2: already done (9 steps), skipped" in (output / "run.log").read_text()
 
 
 def test_pretrainings_in_parallel_workers_give_the_sequential_bytes(two_run, data_dir, tmp_path):
@@ -167,7 +167,7 @@ def test_a_run_killed_in_its_second_pretraining_resumes_it_and_ends_with_the_sam
     assert (output / "pretrain" / "done.json").is_file() and not (output / "pretrain" / "seed_1" / "done.json").exists()
     run(data_dir, output, *TWO)
     log = (output / "run.log").read_text()
-    assert "pretrain seed 1/2: already done (9 steps), skipped" in log and "pretrain seed 2/2: resumed" in log
+    assert "pretrain seed 0 of 2: already done (9 steps), skipped" in log and "pretrain seed 1 of 2: resumed" in log
     for name in REPRODUCIBLE:
         assert (output / name).read_bytes() == (two_run / name).read_bytes(), name
 

@@ -11,7 +11,7 @@ import pytest
 from imblearn.metrics import geometric_mean_score as imblearn_gmean
 from sklearn import metrics as skm
 
-from competition.cli import main
+from competition.runner import main
 from competition.compare import compare, write_comparison
 from competition.document import Heading, Image, Paragraph, Table, to_html, to_markdown
 

@@ -12,17 +12,8 @@ import pytest
 
 from competition.data import load_competition
 from competition.rules import ArgmaxRule, ClassOffsetsRule, ThresholdRule
-from competition.run_folder import (
-    LAYOUT,
-    LOCK,
-    MANIFEST,
-    RunFolder,
-    RunFolderError,
-    flatten,
-    git_state,
-    probability_files,
-    sha256,
-)
+from competition.layout import LAYOUT, LOCK, MANIFEST, probability_files, sha256
+from competition.run_folder import RunFolder, RunFolderError, flatten, git_state
 
 CONFIG = {"seed": 0, "data": {"dir": "/d"}, "folds": {"n_splits": 3}, "submission": {"kind": "labels"},
           "output": "runs/x"}

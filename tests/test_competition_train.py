@@ -13,7 +13,7 @@ import pytest
 import yaml
 from tiny_competition import write_tiny_competition
 
-from competition.cli import main
+from competition.runner import main
 from competition.fold_models import fit_args
 
 CONFIG = "competition/configs/tiny_test_pipeline.yaml"

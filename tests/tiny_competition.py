@@ -44,3 +44,15 @@ class KillOnce(pl.Callback):
                 and not self.marker.exists()):
             self.marker.touch()
             os._exit(9)
+
+
+class SlowStart(pl.Callback):
+    """Sleeps ``seconds`` when a fit starts training, so that a test can signal the run while fold models train."""
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        self.seconds = seconds
+
+    def on_train_start(self, trainer, pl_module):
+        import time
+
+        time.sleep(self.seconds)

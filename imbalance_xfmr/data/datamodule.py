@@ -20,13 +20,17 @@ Saving and reloading the fitted state: the tokenizer and the label encoding are 
 ``state_dict``, which Lightning stores in every checkpoint; on ``fit`` they are also written as ``tokenizer.json`` and
 ``labels.json`` into the Trainer's ``log_dir`` (when it has a logger). Give ``checkpoint_path`` (the
 ``imbalance-xfmr`` CLI does it from ``--ckpt_path``) and the DataModule takes tokenizer and labels from that
-checkpoint instead of refitting: prediction never reads the training file and never fits anything on test texts.
+checkpoint instead of refitting: prediction never fits anything, neither on the training file nor on test texts.
+When ``train_path`` is there, its label column is read to check that the checkpoint was trained for these classes
+(a checkpoint of another task is an error, not a prediction with the other task's classes); prediction from the
+checkpoint alone (no training file) skips that check.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -51,6 +55,13 @@ PREDICT_SPLITS = ("test", "validation")
 _SHOWN_ROWS = 5  # rows quoted in an error message
 _SPLITS_OF_STAGE = {"fit": ("train", "validation"), "validate": ("validation",), "test": ("test",),
                     "predict": ("predict",)}
+
+
+def _shown(values: list, limit: int = 10) -> str:
+    """``values`` as a list literal, the first ``limit`` of them and a count of the rest."""
+    if len(values) <= limit:
+        return repr(list(values))
+    return f"{list(values[:limit])!r} and {len(values) - limit} more"
 
 
 class TextDataModule(TokenizedDataModule):
@@ -112,7 +123,8 @@ class TextDataModule(TokenizedDataModule):
         Rows ``predict`` scores: the test file, or the validation split (out-of-fold predictions).
     checkpoint_path : str or None
         A checkpoint written by a ``fit`` with this DataModule: its tokenizer and label encoding are used as they
-        are, nothing is refitted.
+        are, nothing is refitted. Its classes must be the labels of ``train_path`` when that file exists
+        (ValueError otherwise: the checkpoint was trained for another task).
     tokenizer_path : str or None
         A fitted tokenizer to use instead of fitting one (``tokenizer``, ``max_vocab_size``, ``min_frequency`` and
         ``lowercase`` are then unused): a JSON written by :meth:`SubwordTokenizer.save`, or a checkpoint written by
@@ -253,6 +265,7 @@ class TextDataModule(TokenizedDataModule):
             if self.checkpoint_path is not None:
                 state = checkpoint_state(self.checkpoint_path, type(self).__qualname__, "checkpoint_path")
                 self.load_state_dict(state)
+                self._check_checkpoint_classes()
             else:
                 train, _ = self._labelled_splits()
                 classes, counts = np.unique(train[self.label_column].to_numpy(), return_counts=True)
@@ -260,6 +273,29 @@ class TextDataModule(TokenizedDataModule):
                 self._classes = classes.tolist()
                 self._class_counts = counts.tolist()
         return self._tokenizer
+
+    def _check_checkpoint_classes(self) -> None:
+        """ValueError when the classes restored from ``checkpoint_path`` are not the labels of ``train_path`` (when
+        that file is there): the checkpoint's model was trained for another task, and would score every row with
+        its own classes. Only the label column is compared (and the rows ``empty_texts='drop'`` drops left out);
+        nothing is refitted."""
+        path = self.train_path
+        if not Path(path).is_file():
+            return  # predicting from the checkpoint alone: nothing to compare it with
+        frame = read_table(path, self._string_columns())
+        check_columns(frame, [self.label_column], path)
+        labels = frame[self.label_column]
+        if self.empty_texts == "drop" and self.text_column in frame.columns:
+            labels = labels[~blank_texts(frame[self.text_column])]
+        present = sorted(labels.dropna().unique().tolist(), key=str)
+        # Compared as text: a Parquet file's int labels are the CSV's "0", "1" of the same task.
+        if sorted(map(str, present)) != sorted(map(str, self._classes)):
+            raise ValueError(
+                f"checkpoint_path {self.checkpoint_path!r} holds a model of {len(self._classes)} classes "
+                f"{_shown(self._classes)}, but train_path {path!r} has {len(present)} classes {_shown(present)} in "
+                f"column {self.label_column!r}: the checkpoint was trained for another task. Give the checkpoint of a "
+                "model trained on this data, or the data config it was trained with."
+            )
 
     def _artifacts(self) -> dict[str, str]:
         labels = {"label_column": self.label_column, "classes": self.classes, "class_counts": self.class_counts}

@@ -217,5 +217,7 @@ class TokenizedDataModule(pl.LightningDataModule):
         for name in ("batch_size", "max_vocab_size", "max_length", "bucket_batches"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}.")
+        if self.max_length < 2:  # checked here, not first when the texts are encoded after the data is read
+            raise ValueError(f"max_length must be at least 2 ([CLS] plus one token), got {self.max_length}.")
         if self.eval_batch_size is not None and (not isinstance(self.eval_batch_size, int) or self.eval_batch_size < 1):
             raise ValueError(f"eval_batch_size must be a positive int or None, got {self.eval_batch_size!r}.")

@@ -27,6 +27,16 @@ TRUNCATIONS = ("head", "head_tail")
 _FORMAT = "imbalance_xfmr.SubwordTokenizer/1"
 
 
+class TokenizerFileError(ValueError):
+    """A file that :meth:`SubwordTokenizer.load` cannot read as a tokenizer: the message names the file and says
+    why (``reason``: not UTF-8 text, not JSON, JSON of something else)."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{str(path)!r} is not a tokenizer JSON (SubwordTokenizer.save): {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
 class EncodedTexts(NamedTuple):
     """Ragged token ids of N texts: row ``i`` is ``token_ids[offsets[i]:offsets[i + 1]]``.
 
@@ -192,8 +202,19 @@ class SubwordTokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> SubwordTokenizer:
-        """Read a tokenizer written by :meth:`save`."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        """Read a tokenizer written by :meth:`save`; :class:`TokenizerFileError` (a ValueError naming ``path``) when
+        the file is not one, e.g. a binary file (``UnicodeDecodeError`` would name neither the file nor the fault)."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise TokenizerFileError(path, f"it is not UTF-8 text (byte {error.object[error.start]:#04x} at "
+                                           f"offset {error.start})") from None
+        try:
+            return cls.from_json(text)
+        except json.JSONDecodeError as error:
+            raise TokenizerFileError(path, f"it is not JSON ({error})") from None
+        except (ValueError, KeyError, TypeError) as error:  # JSON, but not the document to_json() writes
+            raise TokenizerFileError(path, f"it is JSON of something else ({type(error).__name__}: {error})") from None
 
     def _check_params(self) -> None:
         if self.algorithm not in ALGORITHMS:

@@ -33,6 +33,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from imbalance_xfmr._compat import PlainHookName, logger_writes_this_step
 from imbalance_xfmr.metrics import StreamingBinaryRanking, StreamingConfusionMatrix
 
 from .encoder import (
@@ -79,7 +80,7 @@ def validation_metric_names(num_classes: int) -> list[str]:
     return [f"val/{name}" for name in names]
 
 
-class TextClassifier(pl.LightningModule):
+class TextClassifier(PlainHookName, pl.LightningModule):
     """Transformer text classifier with losses for imbalanced classes, AdamW and a warmup-decay schedule.
 
     Args:
@@ -194,15 +195,6 @@ class TextClassifier(pl.LightningModule):
         self._train_loss = EpochMean()
         self._eval_loss = EpochMean()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        # Lightning sets `_current_fx_name` around every hook call (about 50 times a training step); nn.Module's
-        # __setattr__ (isinstance checks against Parameter, Module, Tensor) costs several times a plain attribute's.
-        # It is a plain attribute (a str or None), never a parameter, buffer or submodule.
-        if name == "_current_fx_name":
-            object.__setattr__(self, name, value)
-            return
-        super().__setattr__(name, value)
-
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
         """input_ids (B, T), attention_mask (B, T) bool -> logits (B, C)."""
         return self.model(input_ids, attention_mask)
@@ -238,7 +230,7 @@ class TextClassifier(pl.LightningModule):
         # self.log); as a CPU copy: one host sync each time, and the progress bar reads it every step without one.
         trainer = self.trainer
         last_batch = batch_idx + 1 == trainer.num_training_batches
-        if self._train_loss.last is not None and (last_batch or _logger_writes_this_step(trainer)):
+        if self._train_loss.last is not None and (last_batch or logger_writes_this_step(trainer)):
             self.log("train/loss_step", self._train_loss.last.cpu(), on_step=True, on_epoch=False, prog_bar=True,
                      batch_size=1)
 
@@ -317,12 +309,3 @@ class TextClassifier(pl.LightningModule):
     def configure_optimizers(self) -> dict[str, Any]:
         """AdamW (no weight decay on biases and layer norms) and a per-step warmup-then-decay schedule."""
         return configure_adamw(self)
-
-
-def _logger_writes_this_step(trainer: pl.Trainer) -> bool:
-    """Whether Lightning writes this training step's logged values to the loggers (it asks this after
-    ``on_train_batch_end``): every ``log_every_n_steps``, on the step training stops, every step of a fast_dev_run.
-    True if this Lightning has no such test (then the step loss is logged every step, as before)."""
-    connector = getattr(trainer, "_logger_connector", None)
-    writes = getattr(connector, "should_update_logs", True)
-    return bool(writes or trainer.fast_dev_run)

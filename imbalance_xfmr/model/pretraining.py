@@ -255,7 +255,10 @@ def load_pretrained_encoder(model: TransformerClassifier, path: str | Path) -> N
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, OSError, EOFError, ValueError) as error:  # what torch.load raises
-        raise ValueError(f"{where} is not a readable checkpoint ({type(error).__name__}).") from None
+        lines = str(error).strip().splitlines()
+        why = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+        raise ValueError(f"{where} is not a readable checkpoint (truncated or corrupt: {why}); give the last.ckpt "
+                         "that `imbalance-xfmr pretrain` wrote.") from None
     state = checkpoint.get("state_dict", {}) if isinstance(checkpoint, dict) else {}
     if not any(key.startswith(_HEAD_PREFIX) for key in state):
         raise ValueError(f"{where} is not a pretraining checkpoint: it holds no masked-language-model head "
