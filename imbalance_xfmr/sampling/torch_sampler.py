@@ -6,6 +6,8 @@ fresh under- or over-sample of the dataset's *indices* every epoch, from the lab
 :func:`~imbalance_xfmr.sampling.check_sampling_strategy`), so each epoch sees a different subset of the
 majority class (under) or different duplicates of the minority class (over).
 :class:`ClassBalancedBatchSampler` turns that draw into batches that all have the same class mix.
+:class:`MultilabelResamplingSampler` is the per-epoch draw for multilabel targets (a 0/1 indicator per row): each
+epoch's indices come from ML-ROS or ML-RUS (Charte et al. 2015, see :mod:`imbalance_xfmr.sampling`).
 
 Reproducibility: epoch ``e`` is drawn by a ``torch.Generator`` seeded with ``seed + e``; call
 ``set_epoch(e)`` before iterating (Lightning does it for you, see below). Same seed and epoch → same draw,
@@ -46,6 +48,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Iterator
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -54,6 +57,8 @@ from torch.utils.data import DistributedSampler, Sampler
 
 from imbalance_xfmr.metrics._validation import _distinct_values
 
+from ._multilabel_measures import check_indicator, imbalance_ratio_from_counts
+from ._multilabel_random import ml_ros_clones, ml_rus_deletions
 from ._strategy import resolve_sampling_strategy, summarize_target
 
 _SAMPLING_TYPES = {"under": "under-sampling", "over": "over-sampling"}
@@ -93,11 +98,98 @@ def _shard(items: torch.Tensor, num_replicas: int, rank: int, drop_last: bool) -
     return items[rank:total:num_replicas]
 
 
-class ResamplingSampler(DistributedSampler):
-    """Yield a fresh under- or over-sample of the dataset's indices each epoch (this rank's shard of it).
+class _EpochSampler(DistributedSampler):
+    """What the per-epoch samplers share: epoch seeding, DDP sharding, length bucketing.
 
     Subclasses ``DistributedSampler`` only so that Lightning and other ``isinstance`` checks know it shards
-    itself; it does not use ``DistributedSampler.__init__``, which needs an initialised process group.
+    itself; it does not use ``DistributedSampler.__init__``, which needs an initialised process group. A subclass
+    implements ``epoch_draw(generator)`` (the epoch's indices, before shuffling) and ``draw_size()`` (their number).
+    """
+
+    def __init__(
+        self,
+        n_rows: int,
+        *,
+        seed: int,
+        num_replicas: int | None,
+        rank: int | None,
+        drop_last: bool,
+        lengths: Any,
+        batch_size: int | None,
+        bucket_batches: int,
+    ) -> None:
+        self.seed, self.drop_last = int(seed), drop_last
+        self.epoch = 0
+        self._num_replicas, self._rank = num_replicas, rank
+        if num_replicas is not None and (rank is None or not 0 <= rank < num_replicas):
+            raise ValueError(f"rank must be in [0, num_replicas={num_replicas}); got {rank}.")
+        self.lengths = None
+        if lengths is not None:
+            self.lengths = torch.as_tensor(np.asarray(lengths), dtype=torch.int64)
+            if self.lengths.shape != (n_rows,):
+                raise ValueError(
+                    f"lengths must have one entry per row, shape ({n_rows},); got {tuple(self.lengths.shape)}."
+                )
+            if batch_size is None or batch_size < 1:
+                raise ValueError("Length bucketing needs the per-rank batch_size (a positive int) with lengths.")
+        self.batch_size, self.bucket_batches = batch_size, bucket_batches
+
+    @property
+    def num_replicas(self) -> int:
+        return self._num_replicas if self._num_replicas is not None else _process_group()[0]
+
+    @property
+    def rank(self) -> int:
+        return self._rank if self._rank is not None else _process_group()[1]
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the draw of epoch ``epoch`` (call before iterating; Lightning calls it every epoch)."""
+        self.epoch = int(epoch)
+
+    def generator(self) -> torch.Generator:
+        """The generator of the current epoch, freshly seeded with ``seed + epoch``."""
+        return torch.Generator().manual_seed(self.seed + self.epoch)
+
+    def epoch_draw(self, generator: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement epoch_draw(generator).")
+
+    def draw_size(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must implement draw_size().")
+
+    def epoch_indices(self) -> torch.Tensor:
+        """The whole epoch's draw (every rank's shard interleaved, before padding), shuffled or bucketed."""
+        generator = self.generator()
+        draw = self.epoch_draw(generator)
+        draw = draw[torch.randperm(len(draw), generator=generator)]
+        if self.lengths is not None:
+            draw = self._bucket(draw, generator)
+        return draw
+
+    def _bucket(self, draw: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        global_batch = self.batch_size * self.num_replicas
+        chunk = torch.arange(len(draw)) // (global_batch * self.bucket_batches)
+        # One stable sort on (chunk, length) sorts every chunk by length at once.
+        lengths = self.lengths[draw]
+        draw = draw[torch.argsort(chunk * (int(lengths.max()) + 1) + lengths, stable=True)]
+        n_full = len(draw) // global_batch
+        order = torch.randperm(n_full, generator=generator)
+        full = draw[: n_full * global_batch].view(n_full, global_batch)[order].reshape(-1)
+        # The incomplete last batch stays last, so every rank's batches keep their boundaries.
+        return torch.cat([full, draw[n_full * global_batch :]])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(_shard(self.epoch_indices(), self.num_replicas, self.rank, self.drop_last).tolist())
+
+    def __len__(self) -> int:
+        if self.drop_last:
+            return self.draw_size() // self.num_replicas
+        return math.ceil(self.draw_size() / self.num_replicas)
+
+
+class ResamplingSampler(_EpochSampler):
+    """Yield a fresh under- or over-sample of the dataset's indices each epoch (this rank's shard of it).
+
+    A ``DistributedSampler`` that does not use ``DistributedSampler.__init__`` (see ``_EpochSampler``).
 
     Parameters
     ----------
@@ -158,11 +250,17 @@ class ResamplingSampler(DistributedSampler):
         self.sampling_strategy_ = OrderedDict() if sampling_strategy is None else resolve_sampling_strategy(
             sampling_strategy, label_array, summary, _SAMPLING_TYPES[kind]
         )
-        self.kind, self.replacement, self.seed, self.drop_last = kind, replacement, int(seed), drop_last
-        self.epoch = 0
-        self._num_replicas, self._rank = num_replicas, rank
-        if num_replicas is not None and (rank is None or not 0 <= rank < num_replicas):
-            raise ValueError(f"rank must be in [0, num_replicas={num_replicas}); got {rank}.")
+        self.kind, self.replacement = kind, replacement
+        super().__init__(
+            len(label_array),
+            seed=seed,
+            num_replicas=num_replicas,
+            rank=rank,
+            drop_last=drop_last,
+            lengths=lengths,
+            batch_size=batch_size,
+            bucket_batches=bucket_batches,
+        )
         self.classes = summary.classes
         self._class_rows = [torch.from_numpy(rows) for rows in summary.indices_by_class()]
         self._targets = [self.sampling_strategy_.get(label) for label in summary.classes]
@@ -175,33 +273,6 @@ class ResamplingSampler(DistributedSampler):
         self.n_draw = int(self.class_draw_counts.sum())
         if self.n_draw == 0:
             raise ValueError("sampling_strategy keeps no rows at all; ask for at least one row.")
-        self.lengths = None
-        if lengths is not None:
-            self.lengths = torch.as_tensor(np.asarray(lengths), dtype=torch.int64)
-            if self.lengths.shape != (len(label_array),):
-                raise ValueError(
-                    f"lengths must have one entry per row, shape ({len(label_array)},); "
-                    f"got {tuple(self.lengths.shape)}."
-                )
-            if batch_size is None or batch_size < 1:
-                raise ValueError("Length bucketing needs the per-rank batch_size (a positive int) with lengths.")
-        self.batch_size, self.bucket_batches = batch_size, bucket_batches
-
-    @property
-    def num_replicas(self) -> int:
-        return self._num_replicas if self._num_replicas is not None else _process_group()[0]
-
-    @property
-    def rank(self) -> int:
-        return self._rank if self._rank is not None else _process_group()[1]
-
-    def set_epoch(self, epoch: int) -> None:
-        """Select the draw of epoch ``epoch`` (call before iterating; Lightning calls it every epoch)."""
-        self.epoch = int(epoch)
-
-    def generator(self) -> torch.Generator:
-        """The generator of the current epoch, freshly seeded with ``seed + epoch``."""
-        return torch.Generator().manual_seed(self.seed + self.epoch)
 
     def draw_by_class(self, generator: torch.Generator) -> list[torch.Tensor]:
         """This epoch's drawn row indices of each class (sorted-label order), int64; consumes ``generator``."""
@@ -218,34 +289,103 @@ class ResamplingSampler(DistributedSampler):
                 drawn.append(rows[torch.randperm(len(rows), generator=generator)[:target]])
         return drawn
 
-    def epoch_indices(self) -> torch.Tensor:
-        """The whole epoch's draw (every rank's shard interleaved, before padding), shuffled or bucketed."""
-        generator = self.generator()
-        draw = torch.cat(self.draw_by_class(generator))
-        draw = draw[torch.randperm(len(draw), generator=generator)]
-        if self.lengths is not None:
-            draw = self._bucket(draw, generator)
-        return draw
+    def epoch_draw(self, generator: torch.Generator) -> torch.Tensor:
+        """This epoch's drawn row indices, all classes, before shuffling, int64; consumes ``generator``."""
+        return torch.cat(self.draw_by_class(generator))
 
-    def _bucket(self, draw: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        global_batch = self.batch_size * self.num_replicas
-        chunk = torch.arange(len(draw)) // (global_batch * self.bucket_batches)
-        # One stable sort on (chunk, length) sorts every chunk by length at once.
-        lengths = self.lengths[draw]
-        draw = draw[torch.argsort(chunk * (int(lengths.max()) + 1) + lengths, stable=True)]
-        n_full = len(draw) // global_batch
-        order = torch.randperm(n_full, generator=generator)
-        full = draw[: n_full * global_batch].view(n_full, global_batch)[order].reshape(-1)
-        # The incomplete last batch stays last, so every rank's batches keep their boundaries.
-        return torch.cat([full, draw[n_full * global_batch :]])
+    def draw_size(self) -> int:
+        """Rows in every epoch's draw (``n_draw``)."""
+        return self.n_draw
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(_shard(self.epoch_indices(), self.num_replicas, self.rank, self.drop_last).tolist())
 
-    def __len__(self) -> int:
-        if self.drop_last:
-            return self.n_draw // self.num_replicas
-        return math.ceil(self.n_draw / self.num_replicas)
+class MultilabelResamplingSampler(_EpochSampler):
+    """Yield a fresh ML-ROS or ML-RUS resample of a multilabel dataset's indices each epoch (this rank's shard).
+
+    Epoch ``e`` draws exactly the rows ``MLROS`` / ``MLRUS`` (:mod:`imbalance_xfmr.sampling`) would keep with
+    ``random_state=seed + e``, then shuffles (or buckets) them with the torch generator of the epoch, like
+    :class:`ResamplingSampler`. The draw's size varies a little from epoch to epoch (ML-ROS and ML-RUS stop early
+    once the labels reach MeanIR): ``len()`` is the current epoch's, so call ``set_epoch`` before asking for it.
+    Under DDP every rank draws the same epoch sample, so the shards agree on it.
+
+    Parameters
+    ----------
+    labels : array-like, DataFrame or Tensor of shape (n_samples, n_labels)
+        0/1 label indicator of every dataset row.
+    percentage : float, default=0.1
+        ML-ROS: rows to clone, ML-RUS: rows to delete, as a fraction of the dataset (see :class:`MLROS`).
+    kind : {'over', 'under'}, default='over'
+        'over': every row plus the ML-ROS clones; 'under': the rows ML-RUS keeps.
+    seed, num_replicas, rank, drop_last, lengths, batch_size, bucket_batches
+        As in :class:`ResamplingSampler`.
+
+    Attributes
+    ----------
+    n_samples : int
+        Rows in the dataset.
+    """
+
+    def __init__(
+        self,
+        labels: Any,
+        percentage: float = 0.1,
+        *,
+        kind: str = "over",
+        seed: int = 0,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        drop_last: bool = False,
+        lengths: Any = None,
+        batch_size: int | None = None,
+        bucket_batches: int = 50,
+    ) -> None:
+        if kind not in _SAMPLING_TYPES:
+            raise ValueError(f"kind must be 'under' or 'over'; got {kind!r}.")
+        limit = math.inf if kind == "over" else 1
+        if isinstance(percentage, bool) or not (isinstance(percentage, Real) and 0 < percentage < limit):
+            interval = "(0, inf)" if kind == "over" else "(0, 1)"
+            raise ValueError(f"percentage must be a float in {interval} for kind={kind!r}; got {percentage!r}.")
+        if isinstance(labels, torch.Tensor):
+            labels = labels.detach().cpu().numpy()
+        hint = " For one class label per row use ResamplingSampler."
+        self._indicator = np.ascontiguousarray(check_indicator(labels, hint=hint), dtype=bool)
+        # Fails here, not at the first epoch, when no label occurs at all.
+        imbalance_ratio_from_counts(np.count_nonzero(self._indicator, axis=0))
+        self.kind, self.percentage = kind, percentage
+        self.n_samples = self._indicator.shape[0]
+        super().__init__(
+            self.n_samples,
+            seed=seed,
+            num_replicas=num_replicas,
+            rank=rank,
+            drop_last=drop_last,
+            lengths=lengths,
+            batch_size=batch_size,
+            bucket_batches=bucket_batches,
+        )
+        self._drawn_epoch: int | None = None
+        self._drawn = torch.empty(0, dtype=torch.int64)
+
+    def epoch_rows(self) -> torch.Tensor:
+        """This epoch's rows before shuffling, int64: ``sample_indices_`` of MLROS/MLRUS(random_state=seed + epoch)."""
+        if self._drawn_epoch != self.epoch:
+            random_state = np.random.RandomState(self.seed + self.epoch)
+            if self.kind == "over":
+                clones = ml_ros_clones(self._indicator, self.percentage, random_state)
+                rows = np.concatenate([np.arange(self.n_samples, dtype=np.int64), clones])
+            else:
+                kept = np.ones(self.n_samples, dtype=bool)
+                kept[ml_rus_deletions(self._indicator, self.percentage, random_state)] = False
+                rows = np.flatnonzero(kept)
+            self._drawn, self._drawn_epoch = torch.from_numpy(rows.astype(np.int64, copy=False)), self.epoch
+        return self._drawn
+
+    def epoch_draw(self, generator: torch.Generator) -> torch.Tensor:
+        """This epoch's rows before shuffling (the generator is left for the shuffle)."""
+        return self.epoch_rows()
+
+    def draw_size(self) -> int:
+        """Rows in the current epoch's draw (over all ranks, before padding)."""
+        return len(self.epoch_rows())
 
 
 class ClassBalancedBatchSampler(Sampler[list[int]]):
