@@ -16,12 +16,14 @@ from imbalance_xfmr.model.encoder import (
     Encoder,
     EncoderConfig,
     EncoderLayer,
+    FeedForward,
     LearnedPositionalEncoding,
     MultiHeadSelfAttention,
     SinusoidalPositionalEncoding,
     TransformerClassifier,
     attention_mask_for_sdpa,
     pool,
+    positions_skipping_padding,
     sinusoidal_positional_encoding,
 )
 
@@ -301,6 +303,11 @@ def test_default_attention_mask_is_non_pad_tokens() -> None:
         (dict(positional="rotary"), "positional"),
         (dict(activation="tanh"), "activation"),
         (dict(pad_token_id=50), "pad_token_id"),
+        (dict(type_vocab_size=-1), "type_vocab_size"),
+        (dict(embedding_size=0), "embedding_size"),
+        (dict(attention_dropout=1.0), "attention_dropout"),
+        (dict(activation_dropout=-0.1), "activation_dropout"),
+        (dict(pooler=True, pooling="mean"), "needs pooling='cls'"),
     ],
 )
 def test_bad_configuration_is_rejected_with_a_clear_error(overrides: dict, message: str) -> None:
@@ -312,6 +319,83 @@ def test_too_long_input_is_rejected() -> None:
     model = TransformerClassifier(tiny_config(max_length=8))
     with pytest.raises(ValueError, match="exceeds max_length=8"):
         model(torch.ones(1, 9, dtype=torch.long))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# BERT-family options (pretrained checkpoints; cross-checked against transformers in test_hf_checkpoint.py)
+
+BERT_LIKE = dict(norm_first=False, positional="learned", scale_embeddings=False, embedding_norm=True,
+                 type_vocab_size=2, activation_dropout=0.0, pooler=True)
+
+
+def test_default_model_has_none_of_the_bert_family_modules() -> None:
+    # The defaults are the encoder's own design: same modules, same state_dict, same embedding formula.
+    model = TransformerClassifier(tiny_config(positional="learned")).eval()
+    assert model.token_type_embedding is None and model.embedding_norm is None
+    assert model.embedding_projection is None and model.pooler is None
+    assert {key.split(".")[0] for key in model.state_dict()} == {"token_embedding", "position", "encoder", "head"}
+    ids = torch.randint(0, 50, (3, 7))
+    with torch.no_grad():
+        expected = model.token_embedding(ids) * math.sqrt(16) + model.position.table.weight[:7]
+        assert torch.equal(model.embed(ids), expected)
+
+
+def test_bert_family_options_add_their_modules_with_the_right_shapes() -> None:
+    model = TransformerClassifier(tiny_config(**BERT_LIKE, embedding_size=8, positions_skip_padding=True,
+                                              pad_token_id=1))
+    shapes = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    assert shapes["token_embedding.weight"] == (50, 8)
+    assert shapes["token_type_embedding.weight"] == (2, 8)
+    assert shapes["position.table.weight"] == (40 + 2, 8)  # RoBERTa skips positions 0 .. pad_token_id
+    assert shapes["embedding_norm.weight"] == (8,)
+    assert shapes["embedding_projection.weight"] == (16, 8)
+    assert shapes["pooler.dense.weight"] == (16, 16)
+
+
+def test_positions_skipping_padding_match_fairseq_numbering() -> None:
+    ids = torch.tensor([[5, 6, 7, 1, 1], [1, 1, 8, 9, 4], [1, 1, 1, 1, 1]])
+    expected = torch.tensor([[2, 3, 4, 1, 1], [1, 1, 2, 3, 4], [1, 1, 1, 1, 1]])
+    assert torch.equal(positions_skipping_padding(ids, pad_token_id=1), expected)
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2**31 - 1), extra_padding=st.integers(1, 10), embedding_size=st.sampled_from([None, 8]))
+def test_bert_family_outputs_do_not_depend_on_padding(
+    seed: int, extra_padding: int, embedding_size: int | None
+) -> None:
+    # With RoBERTa's positions, left and right padding give every real token the same output too.
+    torch.manual_seed(seed)
+    model = TransformerClassifier(tiny_config(**BERT_LIKE, embedding_size=embedding_size, positions_skip_padding=True,
+                                              pad_token_id=1)).eval()
+    gen = torch.Generator().manual_seed(seed)
+    mask = random_mask(gen, 4, 12)
+    ids = torch.randint(2, 50, (4, 12), generator=gen).masked_fill(~mask, 1)
+    types = torch.randint(0, 2, (4, 12), generator=gen)
+    right_ids = torch.cat([ids, torch.ones(4, extra_padding, dtype=torch.long)], dim=1)
+    right_types = torch.cat([types, torch.zeros(4, extra_padding, dtype=torch.long)], dim=1)
+    left_ids = torch.cat([torch.ones(4, extra_padding, dtype=torch.long), ids], dim=1)
+    left_types = torch.cat([torch.zeros(4, extra_padding, dtype=torch.long), types], dim=1)
+    with torch.no_grad():
+        short = model.hidden_states(ids, token_type_ids=types)
+        right = model.hidden_states(right_ids, token_type_ids=right_types)
+        left = model.hidden_states(left_ids, token_type_ids=left_types)
+        torch.testing.assert_close(right[:, :12][mask], short[mask], atol=1e-5, rtol=0)
+        torch.testing.assert_close(left[:, extra_padding:][mask], short[mask], atol=1e-5, rtol=0)
+        torch.testing.assert_close(model(right_ids, token_type_ids=right_types), model(ids, token_type_ids=types),
+                                   atol=1e-5, rtol=0)
+
+
+def test_gelu_tanh_is_the_tanh_approximation() -> None:
+    ff = FeedForward(4, 6, dropout=0.0, activation="gelu_tanh")
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(ff(x), ff.fc_out(nn.GELU(approximate="tanh")(ff.fc_in(x))))
+
+
+def test_token_types_without_token_type_embeddings_are_rejected() -> None:
+    model = TransformerClassifier(tiny_config())
+    ids = torch.ones(1, 4, dtype=torch.long)
+    with pytest.raises(ValueError, match="no token-type embeddings"):
+        model(ids, token_type_ids=torch.zeros_like(ids))
 
 
 # ----------------------------------------------------------------------------------------------------------
