@@ -56,13 +56,12 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    # fast: a first look at a new competition: the demo end to end in 20 s, 20,000 short texts in 2 minutes (2 cores).
+    # fast: a first look at a new competition, minutes on a 2-core machine.
     "fast": Preset(fold_steps=400, pretrain_steps=300, pretrain_passes=0, pretrain_tokens=0, n_seeds=1,
                    pretrain_seeds=1, max_width=64, max_length=128),
-    # default: 12-16 minutes for 5,000 short texts (three pretrainings, three fold models a fold), 17.5 for 20,000,
-    # 19 for 5,500 long articles (one pretraining each, two fold models a fold; 2 cores). Its token budget is a little
-    # under the 9.2 million of its 3,000 steps on 20,000 short texts (batches of 64 x 48), whose whole run must stay
-    # within 20 minutes: they keep their 3,000 steps, and one pretraining.
+    # default: a whole run of 20,000 short texts within 20 minutes on 2 cores (docs/PERFORMANCE.md has the timings).
+    # Its token budget is a little under the 9.2 million of 3,000 steps on 20,000 short texts (batches of 64 x 48):
+    # they keep their 3,000 steps, and one pretraining; a smaller corpus gets more passes and three pretrainings.
     "default": Preset(fold_steps=2000, pretrain_steps=3000, pretrain_passes=25, pretrain_tokens=8_000_000, n_seeds=2,
                       pretrain_seeds=3, max_width=128, max_length=256),
     # best: longer pretraining, three of them on a small corpus, and five seeds per fold.

@@ -133,6 +133,8 @@ __all__ = ["DEFAULT_SEED", "ConfigError", "ImbalanceXfmrCLI", "PretrainCLI", "ch
            "main", "make_cli", "make_pretrain_cli"]
 
 DEFAULT_SEED = 42
+# ckpt_path values that name no file: the Trainer resolves them ("registry:..." too).
+LIGHTNING_CKPT_NAMES = ("last", "best", "hpc")
 """Seed used when a config gives none: fixed, so that two runs of the same config train the same model."""
 
 PROGRESS_BAR_REFRESH_RATE = 10
@@ -350,8 +352,11 @@ class ImbalanceXfmrCLI(LightningCLIBase):
         if not subcommand:
             return
         ckpt_path = self.config[subcommand].get("ckpt_path")
-        if not ckpt_path or not Path(ckpt_path).is_file():
-            return
+        if not ckpt_path or str(ckpt_path) in LIGHTNING_CKPT_NAMES or str(ckpt_path).startswith("registry:"):
+            return  # resolved by the Trainer (or, for `fit --ckpt_path last`, by this CLI)
+        if not Path(ckpt_path).is_file():
+            raise ConfigError(f"ckpt_path: {str(ckpt_path)!r} is not a file; give the path of a checkpoint (.ckpt) "
+                              f"that `{self.command}` wrote (its checkpoints folder holds last.ckpt)")
         checkpoint = self.read_checkpoint("ckpt_path", ckpt_path)
         self.check_checkpoint_task(checkpoint, "ckpt_path", ckpt_path)
         hparams = dict(checkpoint.get("hyper_parameters", {}))

@@ -256,3 +256,15 @@ def test_the_private_api_compat_relies_on_is_there():
     for hook in _compat.OVERRIDDEN_LIGHTNING_CLI_HOOKS:
         assert callable(getattr(LightningCLI, hook))
 
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A ckpt_path that is no file (found by the README's review): one line, not Lightning's FileNotFoundError
+
+
+def test_predict_from_a_ckpt_path_that_is_no_file_is_one_clear_error(runs, tmp_path, capsys):
+    output = tmp_path / "probabilities.csv"
+    missing = tmp_path / "nowhere" / "last.ckpt"
+    message = refused(["predict", *data_args(runs), *QUIET, f"--trainer.default_root_dir={tmp_path}",
+                       f"--ckpt_path={missing}", f"--prediction_writer.output_path={output}"], capsys)
+    assert message.startswith(f"ckpt_path: {str(missing)!r} is not a file") and not output.exists()
