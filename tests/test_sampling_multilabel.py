@@ -50,9 +50,12 @@ def features(Y, seed=0, n_features=3):
     return np.random.RandomState(seed).randn(len(Y), n_features)
 
 
-def ratios(counts):
+def paper_measures(indicator):
+    """Label counts (int64), IRLbl and MeanIR (over the labels that occur) that the replays start from."""
+    counts = np.count_nonzero(indicator, axis=0).astype(np.int64)
     with np.errstate(divide="ignore"):
-        return counts.max() / counts.astype(float)
+        ratio = counts.max() / counts.astype(float)
+    return counts, ratio, ratio[np.isfinite(ratio)].mean()
 
 
 # --- IRLbl and MeanIR ------------------------------------------------------------------------------------------------
@@ -137,9 +140,7 @@ def test_ml_ros_finishes_the_round_it_started():
 
 def replay_ml_ros(indicator, percentage, clones):
     """The paper's ML-ROS loop, one clone at a time, checked against ``clones``."""
-    counts = np.count_nonzero(indicator, axis=0).astype(np.int64)
-    ratio = ratios(counts)
-    mean = ratio[np.isfinite(ratio)].mean()
+    counts, ratio, mean = paper_measures(indicator)
     active = [label for label in range(indicator.shape[1]) if np.isfinite(ratio[label]) and ratio[label] > mean]
     owed, position = resampling_count(percentage, len(indicator)), 0
     while owed > 0 and active:
@@ -226,10 +227,8 @@ def test_ml_rus_on_a_hand_computed_case():
 
 def replay_ml_rus(indicator, percentage, deletions):
     """The ML-RUS loop (with our documented protection of minority rows), one deletion at a time."""
-    counts = np.count_nonzero(indicator, axis=0).astype(np.int64)
-    ratio = ratios(counts)
+    counts, ratio, mean = paper_measures(indicator)
     finite = np.isfinite(ratio)
-    mean = ratio[finite].mean()
     protected = indicator[:, finite & (ratio > mean)].any(axis=1)
     active = [label for label in range(indicator.shape[1]) if ratio[label] < mean]
     bags = {label: set(np.flatnonzero(indicator[:, label] & ~protected).tolist()) for label in active}

@@ -17,7 +17,8 @@ Subclasses set two class attributes:
 - ``_input_kind``: ``'numeric'`` (the default): X reaches ``_fit_resample`` as a finite numeric ndarray or
   CSR/CSC matrix (scikit-learn's ``check_X_y``, as imbalanced-learn's kNN samplers); ``'any'``: X is only
   made 2-D (NaN, strings and objects allowed; DataFrames are passed through untouched so per-column
-  dtypes survive) and a 1-D array/list/Series of raw texts is accepted too (index-based samplers only).
+  dtypes survive) and a 1-D array/list/Series of raw texts is accepted too (index-based samplers only:
+  :class:`RowSelectingMixin` sets it, with the matching tags, for the single- and multilabel ones alike).
 
 ``_fit_resample`` receives y as a 1-D ndarray of the original labels, and can read ``self._target``
 (a :class:`~imbalance_xfmr.sampling._strategy.TargetSummary`: sorted classes, per-row class codes, class
@@ -163,17 +164,8 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
     def _validate(self, X: Any, y: Any) -> tuple[Any, np.ndarray, bool]:
         """Check X and y like imbalanced-learn; set feature attributes, ``_target`` and ``sampling_strategy_``."""
         y_labels, one_hot = _check_target(y)
-        if self._input_kind == "any" and _is_text_vector(X):
-            X_checked = X if not isinstance(X, list) else np.asarray(X, dtype=object)
-            # One text per row: a single (unnamed) input feature.
-            self.n_features_in_ = 1
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        elif self._input_kind == "any":
-            X_checked = X
-            if not _is_pandas(X, "DataFrame"):
-                X_checked = check_array(X, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
-            validate_data(self, X=X_checked, reset=True, skip_check_array=True)
+        if self._input_kind == "any":
+            X_checked = validate_any_X(self, X)
         else:
             X_checked, y_labels = validate_data(self, X=X, y=y_labels, reset=True, accept_sparse=["csr", "csc"])
         n_rows = X_checked.shape[0]
@@ -188,15 +180,55 @@ class BaseSampler(OneToOneFeatureMixin, BaseEstimator):
         return X_checked, y_labels, one_hot
 
     def __sklearn_tags__(self) -> SamplerEstimatorTags:
-        base = super().__sklearn_tags__()
-        return SamplerEstimatorTags(
-            estimator_type="sampler",
-            target_tags=TargetTags(required=True),
-            array_api_support=base.array_api_support,
-            non_deterministic=base.non_deterministic,
-            input_tags=SamplerInputTags(two_d_array=True, sparse=True, dataframe=True),
-            sampler_tags=SamplerTags(),
-        )
+        return sampler_estimator_tags(super().__sklearn_tags__(), TargetTags(required=True))
+
+
+class RowSelectingMixin:
+    """For samplers that only pick rows: X may hold anything (NaN, strings, objects, DataFrames untouched, a 1-D
+    array of raw texts), and ``sample_indices_`` is set. Put it before the sampler base class."""
+
+    _input_kind = "any"
+
+    def __sklearn_tags__(self) -> SamplerEstimatorTags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.sampler_tags.sample_indices = True
+        return tags
+
+
+def sampler_estimator_tags(base: Tags, target_tags: TargetTags) -> SamplerEstimatorTags:
+    """The tags of every sampler (single- or multilabel, whose ``target_tags`` differ), from the estimator's
+    ``BaseEstimator.__sklearn_tags__()`` (``base``)."""
+    return SamplerEstimatorTags(
+        estimator_type="sampler",
+        target_tags=target_tags,
+        array_api_support=base.array_api_support,
+        non_deterministic=base.non_deterministic,
+        input_tags=SamplerInputTags(two_d_array=True, sparse=True, dataframe=True),
+        sampler_tags=SamplerTags(),
+    )
+
+
+def validate_any_X(estimator: BaseEstimator, X: Any) -> Any:
+    """X of a sampler with ``_input_kind == 'any'``, checked as imbalanced-learn's row-selecting samplers do.
+
+    A 1-D array/list/Series of raw texts comes back as is (a list as an object ndarray) and counts as one unnamed
+    feature; a DataFrame comes back untouched (its per-column dtypes survive); anything else is only made 2-D
+    (NaN, strings and objects allowed; CSR/CSC kept). Sets ``n_features_in_`` (and ``feature_names_in_``).
+    """
+    if _is_text_vector(X):
+        X_checked = X if not isinstance(X, list) else np.asarray(X, dtype=object)
+        # One text per row: a single (unnamed) input feature.
+        estimator.n_features_in_ = 1
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return X_checked
+    X_checked = X
+    if not _is_pandas(X, "DataFrame"):
+        X_checked = check_array(X, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
+    validate_data(estimator, X=X_checked, reset=True, skip_check_array=True)
+    return X_checked
 
 
 def _check_target(y: Any) -> tuple[np.ndarray, bool]:

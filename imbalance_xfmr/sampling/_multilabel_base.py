@@ -22,18 +22,16 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin
 from sklearn.utils._tags import TargetTags
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._base import (
     SamplerEstimatorTags,
-    SamplerInputTags,
-    SamplerTags,
-    _is_pandas,
-    _is_text_vector,
     _restore_x_type,
     _restore_y_type,
+    sampler_estimator_tags,
+    validate_any_X,
 )
-from ._multilabel_measures import check_indicator, imbalance_ratio_from_counts, mean_from_ratios
+from ._multilabel_measures import check_indicator, label_imbalance
 
 _ONE_LABEL_PER_ROW_HINT = (
     " For one class label per row use the single-label samplers (RandomOverSampler, SMOTE, ...)."
@@ -82,17 +80,8 @@ class BaseMultilabelSampler(OneToOneFeatureMixin, BaseEstimator):
     def _validate(self, X: Any, Y: Any) -> tuple[Any, np.ndarray, np.ndarray]:
         """Check X and Y; set the feature attributes and the imbalance measures."""
         Y_array = check_indicator(Y, hint=_ONE_LABEL_PER_ROW_HINT)
-        if self._input_kind == "any" and _is_text_vector(X):
-            X_checked = X if not isinstance(X, list) else np.asarray(X, dtype=object)
-            # One text per row: a single (unnamed) input feature.
-            self.n_features_in_ = 1
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        elif self._input_kind == "any":
-            X_checked = X
-            if not _is_pandas(X, "DataFrame"):
-                X_checked = check_array(X, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False)
-            validate_data(self, X=X_checked, reset=True, skip_check_array=True)
+        if self._input_kind == "any":
+            X_checked = validate_any_X(self, X)
         else:
             X_checked = validate_data(self, X=X, reset=True, accept_sparse=["csr", "csc"])
         if X_checked.shape[0] != Y_array.shape[0]:
@@ -101,17 +90,9 @@ class BaseMultilabelSampler(OneToOneFeatureMixin, BaseEstimator):
                 f"{Y_array.shape[0]}."
             )
         indicator = np.ascontiguousarray(Y_array, dtype=bool)
-        self.imbalance_ratio_per_label_ = imbalance_ratio_from_counts(np.count_nonzero(indicator, axis=0))
-        self.mean_imbalance_ratio_ = mean_from_ratios(self.imbalance_ratio_per_label_)
+        _, self.imbalance_ratio_per_label_, self.mean_imbalance_ratio_ = label_imbalance(indicator)
         return X_checked, Y_array, indicator
 
     def __sklearn_tags__(self) -> SamplerEstimatorTags:
-        base = super().__sklearn_tags__()
-        return SamplerEstimatorTags(
-            estimator_type="sampler",
-            target_tags=TargetTags(required=True, multi_output=True, single_output=False),
-            array_api_support=base.array_api_support,
-            non_deterministic=base.non_deterministic,
-            input_tags=SamplerInputTags(two_d_array=True, sparse=True, dataframe=True),
-            sampler_tags=SamplerTags(),
-        )
+        target_tags = TargetTags(required=True, multi_output=True, single_output=False)
+        return sampler_estimator_tags(super().__sklearn_tags__(), target_tags)

@@ -77,6 +77,14 @@ def mean_from_ratios(ratios: np.ndarray) -> float:
     return float(ratios[np.isfinite(ratios)].mean())
 
 
+def label_imbalance(indicator: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per-label positive counts (int64, (n_labels,)), IRLbl (float64, (n_labels,)) and MeanIR of a checked
+    (n_samples, n_labels) indicator: what the resampling algorithms start from."""
+    counts = np.count_nonzero(indicator, axis=0).astype(np.int64)
+    ratios = imbalance_ratio_from_counts(counts)
+    return counts, ratios, mean_from_ratios(ratios)
+
+
 def imbalance_ratio_per_label(Y: Any) -> np.ndarray:
     """IRLbl of every label of a multilabel indicator (Charte et al. 2015, Neurocomputing, eq. 1).
 

@@ -37,9 +37,9 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from ._base import SamplerEstimatorTags, take_rows
+from ._base import RowSelectingMixin, take_rows
 from ._multilabel_base import BaseMultilabelSampler
-from ._multilabel_measures import imbalance_ratio_from_counts, mean_from_ratios
+from ._multilabel_measures import label_imbalance
 
 # Rounds drawn in the first block; a block that runs to its end doubles the next one, a cut block sets it to twice
 # the rounds it kept (blocks shrink where bags leave often, grow where they do not).
@@ -86,9 +86,7 @@ def ml_ros_clones(indicator: np.ndarray, percentage: float, random_state: Any) -
     """
     rng = check_random_state(random_state)
     n_samples, n_labels = indicator.shape
-    counts = np.count_nonzero(indicator, axis=0).astype(np.int64)
-    ratios = imbalance_ratio_from_counts(counts)
-    mean_ratio = mean_from_ratios(ratios)
+    counts, ratios, mean_ratio = label_imbalance(indicator)
     labels = minority_labels(ratios, mean_ratio)
     bags = [np.flatnonzero(indicator[:, label]) for label in labels]
     active = np.arange(labels.size)
@@ -122,9 +120,7 @@ def ml_rus_deletions(indicator: np.ndarray, percentage: float, random_state: Any
     """
     rng = check_random_state(random_state)
     n_samples, n_labels = indicator.shape
-    counts = np.count_nonzero(indicator, axis=0).astype(np.int64)
-    ratios = imbalance_ratio_from_counts(counts)
-    mean_ratio = mean_from_ratios(ratios)
+    counts, ratios, mean_ratio = label_imbalance(indicator)
     labels = majority_labels(ratios, mean_ratio)
     protected = indicator[:, minority_labels(ratios, mean_ratio)].any(axis=1)
     queues = [rng.permutation(np.flatnonzero(indicator[:, label] & ~protected)) for label in labels]
@@ -206,21 +202,12 @@ def _rus_round(
     return np.array(staying, dtype=np.intp), owed
 
 
-class _RowSelectingMultilabelSampler(BaseMultilabelSampler):
-    """Shared parameters and tags of ML-ROS and ML-RUS: they only pick rows (any dtype, NaN, strings, raw texts)."""
-
-    _input_kind = "any"
+class _RowSelectingMultilabelSampler(RowSelectingMixin, BaseMultilabelSampler):
+    """Shared parameters of ML-ROS and ML-RUS; they only pick rows (any dtype, NaN, strings, raw texts)."""
 
     def __init__(self, *, percentage: float = 0.1, random_state: Any = None) -> None:
         self.percentage = percentage
         self.random_state = random_state
-
-    def __sklearn_tags__(self) -> SamplerEstimatorTags:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.sampler_tags.sample_indices = True
-        return tags
 
 
 class MLROS(_RowSelectingMultilabelSampler):

@@ -31,25 +31,13 @@ from ._base import (
     OVER_SAMPLING_STRATEGY,
     UNDER_SAMPLING_STRATEGY,
     BaseSampler,
+    RowSelectingMixin,
     SamplerEstimatorTags,
     take_rows,
 )
 
 
-class _RowSelectingSampler(BaseSampler):
-    """Shared tags of the samplers that only pick rows (any dtype, NaN, strings, raw texts)."""
-
-    _input_kind = "any"
-
-    def __sklearn_tags__(self) -> SamplerEstimatorTags:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.string = True
-        tags.sampler_tags.sample_indices = True
-        return tags
-
-
-class RandomUnderSampler(_RowSelectingSampler):
+class RandomUnderSampler(RowSelectingMixin, BaseSampler):
     """Keep a random subset of each targeted class; matches ``imblearn.under_sampling.RandomUnderSampler``.
 
     Parameters
@@ -97,7 +85,7 @@ class RandomUnderSampler(_RowSelectingSampler):
         return take_rows(X, self.sample_indices_), y[self.sample_indices_]
 
 
-class RandomOverSampler(_RowSelectingSampler):
+class RandomOverSampler(RowSelectingMixin, BaseSampler):
     """Add random copies (or a smoothed bootstrap) of each targeted class.
 
     Matches ``imblearn.over_sampling.RandomOverSampler``.

@@ -71,6 +71,11 @@ def _process_group() -> tuple[int, int]:
     return 1, 0
 
 
+def _check_kind(kind: str) -> None:
+    if kind not in _SAMPLING_TYPES:
+        raise ValueError(f"kind must be 'under' or 'over'; got {kind!r}.")
+
+
 def _as_label_array(labels: Any) -> np.ndarray:
     """``labels`` as a non-empty 1-D ndarray, shape (n_samples,), with no missing (None/NaN) label."""
     array = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
@@ -243,8 +248,7 @@ class ResamplingSampler(_EpochSampler):
         batch_size: int | None = None,
         bucket_batches: int = 50,
     ) -> None:
-        if kind not in _SAMPLING_TYPES:
-            raise ValueError(f"kind must be 'under' or 'over'; got {kind!r}.")
+        _check_kind(kind)
         label_array = _as_label_array(labels)
         summary = summarize_target(label_array)
         self.sampling_strategy_ = OrderedDict() if sampling_strategy is None else resolve_sampling_strategy(
@@ -338,8 +342,7 @@ class MultilabelResamplingSampler(_EpochSampler):
         batch_size: int | None = None,
         bucket_batches: int = 50,
     ) -> None:
-        if kind not in _SAMPLING_TYPES:
-            raise ValueError(f"kind must be 'under' or 'over'; got {kind!r}.")
+        _check_kind(kind)
         limit = math.inf if kind == "over" else 1
         if isinstance(percentage, bool) or not (isinstance(percentage, Real) and 0 < percentage < limit):
             interval = "(0, inf)" if kind == "over" else "(0, 1)"
