@@ -77,6 +77,27 @@ have the classifier's names and defaults::
 resumed ``fit`` with ``--ckpt_path`` (a file, or ``last`` with ``checkpoints.dirpath`` set) set ``model.init_from``
 to null, so the pretraining checkpoint may be gone by then. :func:`check_pretrain_config` checks a pretraining config
 dict as :func:`check_config` does a fit config.
+
+Fine-tuning a pretrained checkpoint: ``model.pretrained`` names a local Hugging Face checkpoint folder (BERT,
+DistilBERT, RoBERTa, ELECTRA, MiniLM, sentence-transformers; nothing is downloaded), written once: the CLI links it
+to ``data.pretrained_tokenizer``, so the encoder (architecture, weights and pooling) and the tokenizer both come from
+the folder, and the model's ``vocab_size`` and ``pad_token_id`` from its tokenizer. Leave the encoder keys of
+``model`` out (a value that contradicts the checkpoint is a ConfigError); ``data.max_length`` must not exceed its
+positions. ``model.layerwise_lr_decay`` (e.g. 0.9) and ``model.warmup_fraction`` are the usual fine-tuning knobs;
+losses and resampling are the same as ever. The checkpoint's encoder configuration is saved in the classifier's
+hyper-parameters (``encoder_config``) and its tokenizer in the DataModule state, so ``predict`` and a resumed ``fit``
+set ``model.pretrained`` to null and never read the folder. Task-adaptive pretraining is ``pretrain`` with
+``model.pretrained`` (the masked-language model continues from the folder's encoder, with its tokenizer), then ``fit``
+with ``model.init_from`` and ``data.tokenizer_path`` set to that pretraining's ``last.ckpt``, which gives the
+architecture too::
+
+    imbalance-xfmr fit --model.pretrained models/minilm --data.train_path train.csv --model.layerwise_lr_decay 0.9
+    imbalance-xfmr pretrain --model.pretrained models/minilm --data.train_path train.csv --data.test_path test.csv \
+        --checkpoints.dirpath tapt
+    imbalance-xfmr fit --model.init_from tapt/last.ckpt --data.tokenizer_path tapt/last.ckpt --data.train_path ...
+
+Which ``trainer.precision`` a machine runs well (bf16 autocast where it has bf16 matrix units) is
+:func:`imbalance_xfmr.precision.choose_precision`'s answer; no default changes.
 """
 
 from __future__ import annotations
@@ -176,6 +197,8 @@ class ImbalanceXfmrCLI(LightningCLIBase):
         for name in self.linked_from_data:
             parser.link_arguments(f"data.{name}", f"model.{name}", apply_on="instantiate")
         parser.link_arguments("data.max_length", "model.max_length")
+        # The checkpoint folder is written once: its encoder for the model, its own tokenizer for the data.
+        parser.link_arguments("model.pretrained", "data.pretrained_tokenizer")
         self.add_output_arguments(parser)
         parser.add_class_arguments(CheckpointSettings, "checkpoints", help="The checkpoints fit writes.")
         parser.add_argument(
@@ -223,9 +246,24 @@ class ImbalanceXfmrCLI(LightningCLIBase):
         if checkpoint and Path(checkpoint).is_file():
             if config.data.get(self.data_from_checkpoint) is None:
                 config.data[self.data_from_checkpoint] = str(checkpoint)
+            if config.data.get("pretrained_tokenizer") is not None:
+                config.data.pretrained_tokenizer = None  # the checkpoint holds the folder's tokenizer
             if config.model.get("init_from") is not None:
                 config.model.init_from = None  # the weights come from the checkpoint, not from the pretraining
+            if config.model.get("pretrained") is not None:
+                self.take_encoder_config_from(checkpoint)
         self.check_data_files(config.data)
+
+    def take_encoder_config_from(self, checkpoint: str | Path) -> None:
+        """For a run that resumes from ``checkpoint``: when it saved the configuration of an encoder from a checkpoint
+        folder (``encoder_config``), ``model.pretrained`` is null and the encoder is rebuilt from that configuration
+        (its weights come from the checkpoint), so the folder is not read and may be gone. (A ``ckpt_path`` file's
+        saved hyper-parameters replace the config's anyway, in :meth:`apply_checkpoint_hyperparameters`.)"""
+        config = self.subcommand_config()
+        saved = self.read_checkpoint("ckpt_path", checkpoint).get("hyper_parameters") or {}
+        if saved.get("encoder_config") is not None:
+            config.model.pretrained = None
+            config.model.encoder_config = saved["encoder_config"]
 
     def check_data_files(self, data: Namespace) -> None:
         """ConfigError naming the key unless the checkpoint and tokenizer files of the ``data`` section hold what
@@ -363,8 +401,9 @@ class ImbalanceXfmrCLI(LightningCLIBase):
         hparams.pop("_instantiator", None)
         accepted = inspect.signature(self.model_class.__init__).parameters
         hparams = {key: value for key, value in hparams.items() if key in accepted}
-        if "init_from" in accepted:
-            hparams["init_from"] = None
+        for key in ("init_from", "pretrained"):  # the weights, and with encoder_config the architecture, are saved
+            if key in accepted:
+                hparams[key] = None
         if not hparams:
             return
         try:
@@ -413,7 +452,7 @@ class PretrainCLI(ImbalanceXfmrCLI):
     no ``prediction_writer``, and ``checkpoints.monitor`` null by default (``last.ckpt`` only)."""
 
     task_classes = (MaskedLanguageModel, PretrainDataModule)
-    linked_from_data = ("vocab_size", "pad_token_id", "mask_token_id", "n_special")
+    linked_from_data = ("vocab_size", "pad_token_id", "mask_token_id", "n_special", "special_token_ids")
     data_from_checkpoint = "tokenizer_path"
     command = "imbalance-xfmr pretrain"
     checkpoint_advice = ("pretrain resumes from a pretraining checkpoint (--ckpt_path last, or the last.ckpt that "
@@ -558,8 +597,9 @@ def _check_instantiable(cli_class: type[ImbalanceXfmrCLI], config: Namespace, li
         raise ConfigError(f"data: {_error_line(error)}") from None
     linked = {"vocab_size": data["max_vocab_size"], "pad_token_id": SubwordTokenizer.pad_token_id, **linked}
     model = {key: value for key, value in config.model.as_dict().items() if key not in linked}
-    if "init_from" in model:
-        model["init_from"] = None
+    for key in ("init_from", "pretrained"):  # not read: they may not exist yet
+        if key in model:
+            model[key] = None
     try:
         with torch.random.fork_rng(devices=[]):  # its random initialisation leaves the caller's generator alone
             model_class(**model, **linked)

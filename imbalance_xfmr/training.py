@@ -191,10 +191,15 @@ def earlier_checkpoints(folder: str | os.PathLike) -> list[Path]:
     return sorted(path for path in folder.glob(f"*{ModelCheckpoint.FILE_EXTENSION}") if path.is_file())
 
 
+_WEIGHT_SOURCES = ("init_from", "pretrained")
+"""Hyper-parameters that say where a new model's weights come from: a resumed one takes them from its checkpoint."""
+
+
 def check_resumable(model: pl.LightningModule, path: str | os.PathLike) -> None:
     """ValueError unless the checkpoint ``path`` can resume training ``model``: its saved hyper-parameters are
-    ``model.hparams`` (but ``init_from``, where a resumed model does not take its weights from, and Lightning's own
-    ``_`` keys), and its ``state_dict`` holds ``model``'s tensors with their shapes.
+    ``model.hparams`` (but ``init_from`` and ``pretrained``, where a resumed model does not take its weights from,
+    and Lightning's own ``_`` keys; a pretrained encoder's architecture is compared as its ``encoder_config``), and
+    its ``state_dict`` holds ``model``'s tensors with their shapes.
 
     A resumed fit continues the run of the checkpoint: with a hyper-parameter changed since, Lightning would fail
     to load the weights with a traceback (``d_model``) or train a model that neither run describes (``n_heads``,
@@ -211,7 +216,7 @@ def check_resumable(model: pl.LightningModule, path: str | os.PathLike) -> None:
         raise ValueError(f"{where} is not a Lightning checkpoint (no state_dict)")
     saved = checkpoint.get("hyper_parameters") or {}
     for name, value in model.hparams.items():
-        if name.startswith("_") or name == "init_from" or name not in saved:
+        if name.startswith("_") or name in _WEIGHT_SOURCES or name not in saved:
             continue
         if _plain(saved[name]) != _plain(value):
             raise ValueError(f"{where} does not fit this model: {name} is {saved[name]!r} in the checkpoint, "

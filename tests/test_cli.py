@@ -449,3 +449,20 @@ def test_fit_one_epoch_on_cuda_with_bf16_then_predict(data):
           f"--ckpt_path={data / 'ck' / 'last.ckpt'}", f"--prediction_writer.output_path={output}"])
     probabilities = pd.read_csv(output)
     assert (probabilities[["ham", "spam"]].sum(axis=1) - 1).abs().max() < 1e-5
+
+
+# ====================================================================================================================
+# A pretrained checkpoint folder, written once: model.pretrained is linked to data.pretrained_tokenizer
+
+
+def test_check_config_links_model_pretrained_to_the_data_and_reads_no_folder(tmp_path, capsys):
+    folder = str(tmp_path / "not-downloaded-yet")
+    config = check_config({"data": {"train_path": "train.csv"}, "model": {"pretrained": folder}}, num_classes=2)
+    assert config.model.pretrained == config.data.pretrained_tokenizer == folder
+    assert config.model.encoder_config is None
+    with pytest.raises(ConfigError, match=r"^data: tokenizer_path 't.json' and pretrained_tokenizer '.*' both give"):
+        check_config({"data": {"train_path": "train.csv", "tokenizer_path": "t.json"}, "model": {"pretrained": folder}},
+                     num_classes=2)
+    with pytest.raises(SystemExit):  # the data side of the link is not a key of its own
+        main(["fit", "--data.train_path=train.csv", f"--data.pretrained_tokenizer={folder}", "--print_config"])
+    assert "model.pretrained --> data.pretrained_tokenizer" in capsys.readouterr().err

@@ -9,7 +9,9 @@ What it does, in order:
    ``fold_column`` equals ``val_fold``. Validation labels never seen in training are an error.
 3. Encodes labels (sorted original values -> 0..C-1) and fits the subword tokenizer on the *training split's* texts
    only; validation and test texts never shape the vocabulary. Or, with ``tokenizer_path``, uses a fitted tokenizer
-   (e.g. the one an ``imbalance-xfmr pretrain`` checkpoint holds, for a classifier started from its weights).
+   (e.g. the one an ``imbalance-xfmr pretrain`` checkpoint holds, for a classifier started from its weights); or,
+   with ``pretrained_tokenizer``, a pretrained checkpoint folder's own tokenizer (for a classifier fine-tuned from
+   that checkpoint).
 4. Serves dynamically padded batches (:mod:`imbalance_xfmr.data.collate`), optionally length-bucketed and resampled
    per epoch for class imbalance.
 
@@ -46,8 +48,7 @@ from imbalance_xfmr.sampling.torch_sampler import (
 
 from .collate import PaddedTextDataset
 from .io import blank_texts, check_columns, read_table
-from .tokenized import TokenizedDataModule, checkpoint_state
-from .tokenizer import SubwordTokenizer
+from .tokenized import AnyTokenizer, TokenizedDataModule, checkpoint_state
 
 RESAMPLINGS = ("none", "random_under", "random_over", "class_balanced")
 EMPTY_TEXT_POLICIES = ("error", "drop", "keep")
@@ -130,6 +131,14 @@ class TextDataModule(TokenizedDataModule):
         ``lowercase`` are then unused): a JSON written by :meth:`SubwordTokenizer.save`, or a checkpoint written by
         ``imbalance-xfmr pretrain`` (the tokenizer its encoder was pretrained with). Classes and class counts still
         come from the training split. ``checkpoint_path`` takes precedence.
+    pretrained_tokenizer : str or None
+        A pretrained checkpoint folder (Hugging Face's layout) whose own tokenizer
+        (:class:`~imbalance_xfmr.data.PretrainedTokenizer`: ``[CLS] tokens [SEP]``, at most ``max_length`` ids, at
+        least 3) encodes the texts, for the classifier fine-tuned from that checkpoint (``imbalance-xfmr fit
+        --model.pretrained DIR`` sets it to DIR); the tokenizer is stored in every checkpoint, so ``predict`` does
+        not read the folder. Not with ``tokenizer_path``; ``checkpoint_path`` takes precedence. ``max_length`` must
+        not exceed the checkpoint's positions: the model says so when it is built (``TextClassifier(pretrained=...)``
+        raises a ValueError naming the limit), since the positions are the encoder's, not the tokenizer's.
     """
 
     def __init__(
@@ -160,6 +169,7 @@ class TextDataModule(TokenizedDataModule):
         predict_split: Literal["test", "validation"] = "test",
         checkpoint_path: str | None = None,
         tokenizer_path: str | None = None,
+        pretrained_tokenizer: str | None = None,
     ) -> None:
         super().__init__(
             tokenizer=tokenizer,
@@ -174,6 +184,7 @@ class TextDataModule(TokenizedDataModule):
             bucket_batches=bucket_batches,
             num_workers=num_workers,
             tokenizer_path=tokenizer_path,
+            pretrained_tokenizer=pretrained_tokenizer,
         )
         self.train_path = train_path
         self.test_path = test_path
@@ -260,7 +271,7 @@ class TextDataModule(TokenizedDataModule):
     # ----------------------------------------------------------------------------------------------------------------
     # Fitting
 
-    def _fitted_tokenizer(self) -> SubwordTokenizer:
+    def _fitted_tokenizer(self) -> AnyTokenizer:
         if self._tokenizer is None:
             if self.checkpoint_path is not None:
                 state = checkpoint_state(self.checkpoint_path, type(self).__qualname__, "checkpoint_path")

@@ -5,7 +5,10 @@ if any, are ignored) are the corpus: self-pretraining learns the task's own lang
 test texts included, since no label is used. Blank or missing texts are dropped with a warning. A ``val_fraction``
 of the texts, drawn from ``split_seed``, is held out for ``val/loss``; the tokenizer (with the ``[MASK]`` token) is
 fitted on all of them, so the classifier that starts from the pretrained encoder can use the same tokenizer
-(``TextDataModule(tokenizer_path=<the pretraining checkpoint>)``).
+(``TextDataModule(tokenizer_path=<the pretraining checkpoint>)``). With ``pretrained_tokenizer`` (a checkpoint
+folder, for continued pretraining of its encoder: ``imbalance-xfmr pretrain --model.pretrained DIR``) the folder's
+own tokenizer is used instead, as it is, and its special tokens, wherever they lie in its vocabulary, are never
+masked (``special_token_ids``).
 
 Batches are those of :mod:`imbalance_xfmr.data.collate` without labels (``input_ids``, ``attention_mask``,
 ``index``), shuffled per epoch from (seed, epoch) alone and optionally length-bucketed, as in
@@ -24,8 +27,8 @@ from torch.utils.data import DataLoader
 
 from .collate import PaddedTextDataset
 from .io import blank_texts, check_columns, read_table
-from .tokenized import TokenizedDataModule
-from .tokenizer import SubwordTokenizer
+from .pretrained_tokenizer import PretrainedTokenizer
+from .tokenized import AnyTokenizer, TokenizedDataModule
 
 _SPLITS_OF_STAGE = {"fit": ("train", "validation"), "validate": ("validation",)}
 
@@ -51,6 +54,9 @@ class PretrainDataModule(TokenizedDataModule):
     tokenizer_path : str or None
         A fitted tokenizer with ``[MASK]`` (a :meth:`SubwordTokenizer.save` JSON, or a pretraining checkpoint) to use
         instead of fitting one.
+    pretrained_tokenizer : str or None
+        A pretrained checkpoint folder whose own tokenizer (:class:`~imbalance_xfmr.data.PretrainedTokenizer`, with a
+        mask token) to use instead of fitting one; not with ``tokenizer_path``.
     """
 
     def __init__(
@@ -72,6 +78,7 @@ class PretrainDataModule(TokenizedDataModule):
         bucket_batches: int = 50,
         num_workers: int = 0,
         tokenizer_path: str | None = None,
+        pretrained_tokenizer: str | None = None,
     ) -> None:
         super().__init__(
             tokenizer=tokenizer,
@@ -86,6 +93,7 @@ class PretrainDataModule(TokenizedDataModule):
             bucket_batches=bucket_batches,
             num_workers=num_workers,
             tokenizer_path=tokenizer_path,
+            pretrained_tokenizer=pretrained_tokenizer,
         )
         self.train_path = train_path
         self.test_path = test_path
@@ -108,8 +116,16 @@ class PretrainDataModule(TokenizedDataModule):
 
     @property
     def n_special(self) -> int:
-        """Number of special tokens: ids ``0 .. n_special - 1``, never masked."""
+        """Number of special tokens at the start of the vocabulary: ids ``0 .. n_special - 1``, never masked (0 for a
+        checkpoint's tokenizer, whose special tokens lie anywhere: :attr:`special_token_ids`)."""
         return self._fitted_tokenizer().n_special
+
+    @property
+    def special_token_ids(self) -> list[int] | None:
+        """The ids of every special token, never masked, for a checkpoint's tokenizer; None for a fitted one, whose
+        special tokens are the ids below ``n_special``."""
+        tokenizer = self._fitted_tokenizer()
+        return tokenizer.special_token_ids if isinstance(tokenizer, PretrainedTokenizer) else None
 
     # ----------------------------------------------------------------------------------------------------------------
     # Lightning hooks
@@ -136,9 +152,13 @@ class PretrainDataModule(TokenizedDataModule):
     # ----------------------------------------------------------------------------------------------------------------
     # Texts, split, tokenizer
 
-    def _fitted_tokenizer(self) -> SubwordTokenizer:
+    def _fitted_tokenizer(self) -> AnyTokenizer:
         if self._tokenizer is None:
             tokenizer = self._tokenizer_for(self._texts().tolist(), mask_token=True)
+            if tokenizer.mask_token_id is None and self.pretrained_tokenizer is not None:
+                raise ValueError(f"pretrained_tokenizer {self.pretrained_tokenizer!r} has no mask token, which "
+                                 "masked-language-model pretraining needs: name it (mask_token) in the folder's "
+                                 "tokenizer_config.json, or pretrain another checkpoint.")
             if tokenizer.mask_token_id is None:
                 raise ValueError(f"tokenizer_path {self.tokenizer_path!r} has no [MASK] token, which pretraining "
                                  "needs: give a pretraining checkpoint, or leave tokenizer_path unset to fit one.")

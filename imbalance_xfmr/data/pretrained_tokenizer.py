@@ -41,6 +41,14 @@ _REQUIRED_ROLES = ("cls", "sep", "pad")
 _BERT_SPECIAL_TOKENS = {"cls": "[CLS]", "sep": "[SEP]", "pad": "[PAD]", "unk": "[UNK]", "mask": "[MASK]"}
 _ROBERTA_SPECIAL_TOKENS = {"cls": "<s>", "sep": "</s>", "pad": "<pad>", "unk": "<unk>", "mask": "<mask>"}
 _FORMAT = "imbalance_xfmr.PretrainedTokenizer/1"
+_JSON_START = '{"format": ' + json.dumps(_FORMAT)
+"""How every :meth:`PretrainedTokenizer.to_json` document begins (its first key is the format)."""
+
+
+def is_pretrained_tokenizer_json(start: str) -> bool:
+    """Whether the text ``start`` (a document, or at least its first 60 characters) begins as
+    :meth:`PretrainedTokenizer.to_json` writes it: how a saved tokenizer tells its class without being parsed."""
+    return start.startswith(_JSON_START)
 
 
 class PretrainedTokenizer:
@@ -64,7 +72,12 @@ class PretrainedTokenizer:
         Size of the vocabulary, added tokens included: token ids lie in ``[0, vocab_size_)``.
     cls_token_id, sep_token_id, pad_token_id : int
         Ids of the special tokens; ``unk_token_id`` and ``mask_token_id`` are None when there is no such token.
+    n_special : int
+        0: unlike :class:`~imbalance_xfmr.data.tokenizer.SubwordTokenizer`'s, a checkpoint's special tokens are not
+        the first ids of its vocabulary (BERT's ``[CLS]`` is 101); :attr:`special_token_ids` lists them.
     """
+
+    n_special = 0
 
     def __init__(self, tokenizer: Tokenizer, special_tokens: dict[str, str | None]) -> None:
         self.tokenizer_ = tokenizer
@@ -76,6 +89,14 @@ class PretrainedTokenizer:
                                  f"checkpoint's own {role}_token in its tokenizer_config.json.")
             setattr(self, f"{role}_token_id", token_id)
         self.vocab_size_ = tokenizer.get_vocab_size(with_added_tokens=True)
+
+    @property
+    def special_token_ids(self) -> list[int]:
+        """Sorted ids of every special token: those of the roles, and any other token the tokenizer marks special
+        (e.g. one a ``tokenizer.json`` adds). Masked-language-model pretraining never masks them."""
+        ids = {getattr(self, f"{role}_token_id") for role in SPECIAL_TOKEN_ROLES} - {None}
+        ids |= {token_id for token_id, token in self.tokenizer_.get_added_tokens_decoder().items() if token.special}
+        return sorted(ids)
 
     @classmethod
     def from_pretrained(cls, folder: str | Path) -> PretrainedTokenizer:

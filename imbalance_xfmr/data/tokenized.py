@@ -1,10 +1,13 @@
-"""What the library's DataModules share: a subword tokenizer (fitted, or read from a file) kept in the DataModule's
-checkpointed state, dynamically padded datasets, a seeded per-epoch shuffle with length bucketing, and the loaders.
+"""What the library's DataModules share: a subword tokenizer (fitted, read from a file, or a pretrained checkpoint
+folder's own) kept in the DataModule's checkpointed state, dynamically padded datasets, a seeded per-epoch shuffle
+with length bucketing, and the loaders.
 
 :class:`~imbalance_xfmr.data.TextDataModule` (labelled texts, for the classifier) and
 :class:`~imbalance_xfmr.data.PretrainDataModule` (unlabelled texts, for masked-language-model pretraining) are both
-:class:`TokenizedDataModule` s; :func:`read_tokenizer` reads a tokenizer from a ``SubwordTokenizer.save`` JSON or an
-``imbalance-xfmr pretrain`` checkpoint (their ``tokenizer_path``).
+:class:`TokenizedDataModule` s; :func:`read_tokenizer` reads a tokenizer from a ``SubwordTokenizer.save`` (or
+``PretrainedTokenizer.save``) JSON or an ``imbalance-xfmr pretrain`` checkpoint (their ``tokenizer_path``). The
+tokenizer JSON in the state says which class wrote it (:func:`tokenizer_from_json`), so a checkpoint restores a
+:class:`~imbalance_xfmr.data.PretrainedTokenizer` without its folder.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from imbalance_xfmr.sampling.torch_sampler import ResamplingSampler
 
 from .collate import PaddedTextDataset, identity_collate
 from .io import write_text
+from .pretrained_tokenizer import PretrainedTokenizer, is_pretrained_tokenizer_json
 from .tokenizer import ALGORITHMS, TRUNCATIONS, SubwordTokenizer
+
+AnyTokenizer = SubwordTokenizer | PretrainedTokenizer
 
 PRETRAINING_STATE_KEY = "PretrainDataModule"
 """Where a pretraining checkpoint holds its DataModule's state (Lightning files it under the class's qualname)."""
@@ -43,14 +49,28 @@ def checkpoint_state(path: str, key: str, option: str) -> dict:
     return checkpoint[key]
 
 
-def read_tokenizer(path: str) -> SubwordTokenizer:
-    """The fitted tokenizer in ``path``: a JSON written by :meth:`SubwordTokenizer.save`, or a checkpoint written by
+def tokenizer_from_json(text: str) -> AnyTokenizer:
+    """The tokenizer of a ``to_json()`` document: a :class:`~imbalance_xfmr.data.PretrainedTokenizer`'s when it
+    begins as that class writes it, else a :class:`SubwordTokenizer`'s (whose ``from_json`` raises ValueError for
+    anything else)."""
+    if is_pretrained_tokenizer_json(text):
+        return PretrainedTokenizer.from_json(text)
+    return SubwordTokenizer.from_json(text)
+
+
+def read_tokenizer(path: str) -> AnyTokenizer:
+    """The fitted tokenizer in ``path``: a JSON written by :meth:`SubwordTokenizer.save` or
+    :meth:`PretrainedTokenizer.save <imbalance_xfmr.data.PretrainedTokenizer.save>`, or a checkpoint written by
     ``imbalance-xfmr pretrain`` (the tokenizer of its :class:`~imbalance_xfmr.data.PretrainDataModule` state)."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"tokenizer_path {path!r} does not exist.")
     if zipfile.is_zipfile(path):  # torch.save writes zip archives; a tokenizer JSON is text
-        return SubwordTokenizer.from_json(checkpoint_state(path, PRETRAINING_STATE_KEY, "tokenizer_path")["tokenizer"])
-    return SubwordTokenizer.load(path)
+        return tokenizer_from_json(checkpoint_state(path, PRETRAINING_STATE_KEY, "tokenizer_path")["tokenizer"])
+    with open(path, "rb") as file:
+        start = file.read(64).decode("utf-8", errors="replace")
+    if is_pretrained_tokenizer_json(start):
+        return PretrainedTokenizer.load(path)
+    return SubwordTokenizer.load(path)  # its TokenizerFileError says what is wrong with any other file
 
 
 class TokenizedDataModule(pl.LightningDataModule):
@@ -59,7 +79,9 @@ class TokenizedDataModule(pl.LightningDataModule):
     Subclasses fit the tokenizer in ``_fitted_tokenizer`` (with :meth:`_tokenizer_for`) and build their splits'
     datasets with :meth:`_encoded_dataset`. The parameters are those of
     :class:`~imbalance_xfmr.data.TextDataModule` of the same names; ``tokenizer_path`` replaces fitting by
-    :func:`read_tokenizer` (then ``tokenizer``, ``max_vocab_size``, ``min_frequency`` and ``lowercase`` are unused).
+    :func:`read_tokenizer`, ``pretrained_tokenizer`` (a checkpoint folder) by
+    :meth:`PretrainedTokenizer.from_pretrained <imbalance_xfmr.data.PretrainedTokenizer.from_pretrained>` (then
+    ``tokenizer``, ``max_vocab_size``, ``min_frequency`` and ``lowercase`` are unused; at most one of the two).
     """
 
     def __init__(
@@ -77,6 +99,7 @@ class TokenizedDataModule(pl.LightningDataModule):
         bucket_batches: int,
         num_workers: int,
         tokenizer_path: str | None,
+        pretrained_tokenizer: str | None,
     ) -> None:
         super().__init__()
         self.tokenizer = tokenizer
@@ -91,8 +114,9 @@ class TokenizedDataModule(pl.LightningDataModule):
         self.bucket_batches = bucket_batches
         self.num_workers = num_workers
         self.tokenizer_path = tokenizer_path
-        self._tokenizer: SubwordTokenizer | None = None
-        self._tokenizer_json: tuple[SubwordTokenizer, str] | None = None  # (tokenizer, its to_json()), see state_dict
+        self.pretrained_tokenizer = pretrained_tokenizer
+        self._tokenizer: AnyTokenizer | None = None
+        self._tokenizer_json: tuple[AnyTokenizer, str] | None = None  # (tokenizer, its to_json()), see state_dict
         self._datasets: dict[str, PaddedTextDataset] = {}
 
     # ----------------------------------------------------------------------------------------------------------------
@@ -105,18 +129,22 @@ class TokenizedDataModule(pl.LightningDataModule):
 
     @property
     def pad_token_id(self) -> int:
-        return SubwordTokenizer.pad_token_id
+        """The tokenizer's ``[PAD]`` id (0 for a fitted one; a checkpoint's own, e.g. RoBERTa's 1)."""
+        return self._fitted_tokenizer().pad_token_id
 
     @property
     def cls_token_id(self) -> int:
-        return SubwordTokenizer.cls_token_id
+        """The tokenizer's ``[CLS]`` id, first in every row (1 for a fitted one; a checkpoint's own, e.g. BERT's
+        101)."""
+        return self._fitted_tokenizer().cls_token_id
 
     @property
-    def fitted_tokenizer(self) -> SubwordTokenizer:
-        """The fitted tokenizer (or the one read from ``tokenizer_path``, or restored from a checkpoint)."""
+    def fitted_tokenizer(self) -> AnyTokenizer:
+        """The fitted tokenizer (or the one read from ``tokenizer_path`` or ``pretrained_tokenizer``, or restored from
+        a checkpoint)."""
         return self._fitted_tokenizer()
 
-    def _fitted_tokenizer(self) -> SubwordTokenizer:
+    def _fitted_tokenizer(self) -> AnyTokenizer:
         raise NotImplementedError
 
     # ----------------------------------------------------------------------------------------------------------------
@@ -136,12 +164,15 @@ class TokenizedDataModule(pl.LightningDataModule):
     def load_state_dict(self, state_dict: dict) -> None:
         if self._tokenizer is not None and self.state_dict() != state_dict:
             self._datasets.clear()  # encoded with another vocabulary (or label order)
-        self._tokenizer = SubwordTokenizer.from_json(state_dict["tokenizer"])
+        self._tokenizer = tokenizer_from_json(state_dict["tokenizer"])
 
-    def _tokenizer_for(self, texts: Sequence[str], mask_token: bool = False) -> SubwordTokenizer:
-        """The tokenizer of ``tokenizer_path``, or a new one (with ``[MASK]`` if ``mask_token``) fitted on ``texts``."""
+    def _tokenizer_for(self, texts: Sequence[str], mask_token: bool = False) -> AnyTokenizer:
+        """The tokenizer of ``tokenizer_path`` or of the checkpoint folder ``pretrained_tokenizer``, or a new one
+        (with ``[MASK]`` if ``mask_token``) fitted on ``texts``."""
         if self.tokenizer_path is not None:
             return read_tokenizer(self.tokenizer_path)
+        if self.pretrained_tokenizer is not None:
+            return PretrainedTokenizer.from_pretrained(self.pretrained_tokenizer)
         tokenizer = SubwordTokenizer(self.tokenizer, self.max_vocab_size, self.min_frequency, self.lowercase,
                                      mask_token=mask_token)
         return tokenizer.fit(texts)
@@ -219,5 +250,13 @@ class TokenizedDataModule(pl.LightningDataModule):
                 raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}.")
         if self.max_length < 2:  # checked here, not first when the texts are encoded after the data is read
             raise ValueError(f"max_length must be at least 2 ([CLS] plus one token), got {self.max_length}.")
+        if self.pretrained_tokenizer is not None:
+            if self.tokenizer_path is not None:
+                raise ValueError(f"tokenizer_path {self.tokenizer_path!r} and pretrained_tokenizer "
+                                 f"{self.pretrained_tokenizer!r} both give the tokenizer: set one of them (a "
+                                 "pretraining of the folder's encoder used the folder's tokenizer).")
+            if self.max_length < 3:
+                raise ValueError(f"max_length must be at least 3 with pretrained_tokenizer ([CLS], one token, [SEP]), "
+                                 f"got {self.max_length}.")
         if self.eval_batch_size is not None and (not isinstance(self.eval_batch_size, int) or self.eval_batch_size < 1):
             raise ValueError(f"eval_batch_size must be a positive int or None, got {self.eval_batch_size!r}.")

@@ -14,10 +14,14 @@ on_step=True, on_epoch=True)`` in every step gives, but summed on the loss's dev
 per-step host sync (see :class:`~imbalance_xfmr.model.epoch_mean.EpochMean`). ``val/loss`` and ``test/loss`` are
 summed the same way and logged once an epoch.
 
-Two options build on pretraining and on the encoder's pooled representation, both off by default:
+Three options build on pretraining and on the encoder's pooled representation, all off by default:
 
+- ``pretrained``: fine-tune a pretrained Hugging Face checkpoint folder (BERT, DistilBERT, RoBERTa, ELECTRA, MiniLM,
+  sentence-transformers; :mod:`imbalance_xfmr.model.hf_checkpoint`): the encoder, architecture and weights, and its
+  pooling come from the folder, the head is new. With ``layerwise_lr_decay`` below 1 the layers nearer the input
+  learn more slowly (:func:`~imbalance_xfmr.model.optimization.layerwise_lr_scales`).
 - ``init_from``: start the encoder (every weight but the head) from an ``imbalance-xfmr pretrain`` checkpoint
-  (:mod:`imbalance_xfmr.model.pretraining`).
+  (:mod:`imbalance_xfmr.model.pretraining`); when that pretraining started from a folder, its architecture too.
 - ``latent_oversampling="smote"``: each training batch also trains the head on SMOTE-style interpolations between
   same-class pooled vectors of the minority classes (:mod:`imbalance_xfmr.model.latent_smote`).
 
@@ -27,6 +31,7 @@ Checkpointing, per-batch reseeding and resuming are Trainer configuration, not t
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 import pytorch_lightning as pl
@@ -56,7 +61,7 @@ from .optimization import (
     configure_adamw,
     warmup_then_decay,
 )
-from .pretraining import load_pretrained_encoder
+from .pretraining import checkpoint_encoder, load_pretrained_encoder, read_pretraining_checkpoint
 
 __all__ = ["TextClassifier", "validation_metric_names", "warmup_then_decay"]
 
@@ -101,8 +106,28 @@ class TextClassifier(PlainHookName, pl.LightningModule):
         min_lr_ratio: final learning rate as a fraction of ``lr``.
         init_from: an ``imbalance-xfmr pretrain`` checkpoint (its ``last.ckpt``): after the usual random
             initialisation, every encoder weight (all but the head) is loaded from it. The encoder hyper-parameters
-            must be the pretraining's, and the tokenizer too (``data.tokenizer_path``: the same checkpoint). Only
-            read here: a checkpoint of this model holds the weights, so loading one never needs this file.
+            must be the pretraining's, and the tokenizer too (``data.tokenizer_path``: the same checkpoint); a
+            pretraining started from a checkpoint folder (``MaskedLanguageModel(pretrained=...)``) gives the
+            architecture itself, as ``pretrained`` does. Only read here: a checkpoint of this model holds the
+            weights, so loading one never needs this file.
+        pretrained: a Hugging Face checkpoint folder (config.json plus weights; nothing is downloaded): the encoder,
+            architecture and weights, comes from it (:func:`~imbalance_xfmr.model.hf_checkpoint.read_hf_checkpoint`)
+            and the head is new. Beside it the encoder arguments d_model, n_heads, n_layers, d_ff, activation,
+            norm_first and positional must be left at their defaults (or equal the checkpoint's: anything else is a
+            ValueError); ``max_length`` (the longest sequence) must not exceed its positions, ``vocab_size`` and
+            ``pad_token_id`` must be its tokenizer's (``data.pretrained_tokenizer``, which the CLI sets to the same
+            folder); ``pooling`` ``'cls'`` (the default) keeps the checkpoint's pooling (sentence-transformers'
+            mean or max, else [CLS] through BERT's pooler), ``'mean'`` or ``'max'`` replace it; a ``dropout`` other
+            than 0.1 replaces its dropout rates. Only read here, like ``init_from``: the checkpoint of this model
+            rebuilds the encoder from ``encoder_config``.
+        encoder_config: the :class:`~imbalance_xfmr.model.encoder.EncoderConfig` of an encoder that comes from a
+            checkpoint, as a dict of plain values: the model sets it from ``pretrained`` (or ``init_from``) and saves
+            it with its hyper-parameters, so that its Lightning checkpoint rebuilds the encoder without the folder.
+            Not for a config file; with it, ``pretrained`` must be None (``load_from_checkpoint(path,
+            pretrained=None)``; the CLI does so).
+        layerwise_lr_decay: layer-wise learning-rate decay (Howard & Ruder, 2018; Sun et al., 2019), in (0, 1]: the
+            head (and BERT's pooler) learn at ``lr``, the top encoder layer at ``lr * layerwise_lr_decay``, each
+            layer below at one factor less, the embeddings at ``lr * layerwise_lr_decay ** (n_layers + 1)``. 1: off.
         latent_oversampling: ``"smote"``: every training step also classifies, for each row of a class smaller than
             the largest (by ``class_counts``) that has another row of its class in the batch, a point drawn
             uniformly on the segment between their pooled vectors (SMOTE, Chawla et al. 2002, in the encoder's
@@ -140,13 +165,16 @@ class TextClassifier(PlainHookName, pl.LightningModule):
         init_from: str | None = None,
         latent_oversampling: Literal["none", "smote"] = "none",
         latent_weight: float = 1.0,
+        pretrained: str | None = None,
+        encoder_config: dict[str, Any] | None = None,
+        layerwise_lr_decay: float = 1.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         if class_counts is not None and len(class_counts) != num_classes:
             raise ValueError(f"class_counts has {len(class_counts)} entries but num_classes is {num_classes}.")
         check_optimization_args(lr=lr, weight_decay=weight_decay, warmup_fraction=warmup_fraction, decay=decay,
-                                min_lr_ratio=min_lr_ratio)
+                                min_lr_ratio=min_lr_ratio, layerwise_lr_decay=layerwise_lr_decay)
         if latent_oversampling not in LATENT_OVERSAMPLINGS:
             raise ValueError(f"latent_oversampling must be one of {LATENT_OVERSAMPLINGS}, got {latent_oversampling!r}.")
         if not 0.0 <= latent_weight < float("inf"):
@@ -155,25 +183,20 @@ class TextClassifier(PlainHookName, pl.LightningModule):
             raise ValueError("latent_oversampling='smote' needs class_counts (linked from the DataModule by the CLI): "
                              "they tell which classes are minorities.")
 
-        self.model = TransformerClassifier(
-            EncoderConfig(
-                vocab_size=vocab_size,
-                num_classes=num_classes,
-                max_length=max_length,
-                d_model=d_model,
-                n_heads=n_heads,
-                n_layers=n_layers,
-                d_ff=d_ff,
-                dropout=dropout,
-                activation=activation,
-                norm_first=norm_first,
-                positional=positional,
-                pooling=pooling,
-                pad_token_id=pad_token_id,
-            )
-        )
+        pretraining = None if init_from is None else read_pretraining_checkpoint(init_from)
+        arguments = dict(vocab_size=vocab_size, num_classes=num_classes, max_length=max_length, d_model=d_model,
+                         n_heads=n_heads, n_layers=n_layers, d_ff=d_ff, dropout=dropout, activation=activation,
+                         norm_first=norm_first, positional=positional, pooling=pooling, pad_token_id=pad_token_id)
+        from_checkpoint = checkpoint_encoder(arguments, pretrained=pretrained, encoder_config=encoder_config,
+                                             pretraining=pretraining, init_from=init_from)
+        if from_checkpoint is None:
+            self.model = TransformerClassifier(EncoderConfig(**arguments))
+        else:
+            self.model = from_checkpoint.build()
+            # Plain types only: the checkpoint loads with weights_only=True and rebuilds this encoder from it.
+            self.save_hyperparameters({"encoder_config": dataclasses.asdict(from_checkpoint.config)})
         if init_from is not None:
-            load_pretrained_encoder(self.model, init_from)
+            load_pretrained_encoder(self.model, init_from, pretraining)
         # bool (C,), True for the classes latent SMOTE synthesises; None: off. A buffer, so it follows the device.
         latent_classes = minority_classes(class_counts) if latent_oversampling == "smote" else None
         self.register_buffer("latent_classes", latent_classes, persistent=False)
