@@ -38,6 +38,9 @@ from typing import Any
 import numpy as np
 
 from competition.config import PipelineConfig
+from competition.data import Competition
+from competition.fold_models import pretrain_args, user_config
+from competition.layout import pretrain_paths
 from imbalance_xfmr.data.tokenizer import SubwordTokenizer
 
 
@@ -268,6 +271,47 @@ def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Seque
         "trainer": {"max_epochs": epochs, "gradient_clip_val": 1.0, "log_every_n_steps": 50},
     }
     # The self-pretraining's steps, its seeds and their notes come from its own batches, once its config is made
-    # (derived_pretraining and derived_pretraining_seeds, called by competition.validate.plan).
+    # (derived_pretraining and derived_pretraining_seeds, called by derive_run).
     keys = ["data.max_vocab_size", "data.max_length", "model.d_model", "data.batch_size", "trainer.max_epochs"]
     return DerivedSettings(lightning, notes, keys)
+
+
+@dataclass(frozen=True)
+class DerivedRun:
+    """A config with every null filled, the fold models' user config, and why each derived value was chosen."""
+
+    config: PipelineConfig  # transformer.n_seeds, pretrain.enabled / max_steps / n_seeds all set
+    lightning: dict[str, Any] | None  # the fold models' user config (YAML or derived, with the transformer.*
+    # overrides merged); None without the Transformer
+    notes: list[str]  # empty with a lightning_config YAML
+
+
+def derive_run(config: PipelineConfig, competition: Competition) -> DerivedRun:
+    """Fill what ``config`` (with the preset's choices, :func:`resolve`) leaves null for the validated
+    ``competition``: the one place where the run's settings are decided. Without a ``transformer.lightning_config``
+    the fold models' settings (:func:`derive`, the user's ``transformer.*`` overrides merged over them), the
+    self-pretraining's steps and count (:func:`derived_pretraining`, :func:`derived_pretraining_seeds`, from the
+    batches its config holds) and the fold models per fold (:func:`derived_fold_seeds`)."""
+    section, pretrain = config.transformer, config.pretrain
+    derived = section.enabled and section.lightning_config is None
+    lightning, notes = None, []
+    if section.enabled and not derived:
+        lightning = user_config(section)
+    if derived:
+        settings = derive(config, competition.train_texts.tolist(), competition.test_texts.tolist(),
+                          competition.class_counts.tolist())
+        lightning = user_config(section, settings.lightning)
+        notes = settings.notes_after(lightning)
+        if pretrain.enabled:  # its steps and count come from the batches its config holds
+            data = pretrain_args(lightning, pretrain, seed=config.seed, **pretrain_paths(config.output))["data"]
+            n_texts = len(competition.train_texts) + len(competition.test_texts)
+            steps, note = derived_pretraining(config, n_texts, data, lightning["model"].get("lr"))
+            n_seeds, seeds_note = derived_pretraining_seeds(config, steps, data)
+            notes += [note, seeds_note]
+            pretrain = dataclasses.replace(pretrain, max_steps=steps, n_seeds=n_seeds)
+    if section.n_seeds is None:  # derived settings, the user left it null
+        n_pretrainings = pretrain.n_seeds if lightning is not None and pretrain.enabled else 0
+        n_models, note = derived_fold_seeds(config, n_pretrainings)
+        notes += [note] if derived else []
+        section = dataclasses.replace(section, n_seeds=n_models)
+    return DerivedRun(dataclasses.replace(config, transformer=section, pretrain=pretrain), lightning, notes)

@@ -1,17 +1,12 @@
-"""``python -m competition``: run a competition end to end, or one step of it: its command line, and what happens
-before any step runs.
+"""The command line of ``python -m competition``: its parser, its refusals as one line, and the config it gives.
 
 Subcommands: ``run`` (every step in order), the steps on their own (``folds``, ``baseline``, ``pretrain``,
 ``train``, ``predict``, ``decide``, ``submit``, ``report``: a finished run can be re-decided, re-submitted or
 re-reported without retraining; a step first makes what it needs and the run folder lacks), and ``compare`` (several
 runs side by side). Each step reads the same config (:class:`competition.config.PipelineConfig`): ``--config
 FILE.yaml``, then any key on the command line, jsonargparse style (``--data.dir DIR --output DIR --folds.n_splits
-3``), applied left to right. :mod:`competition.runner` holds the steps and ``main``.
-
-Before any step writes anything, the config is checked (:mod:`competition.validate`), the competition data is
-read and validated (:mod:`competition.data`), and the run folder is locked and opened
-(:class:`competition.run_folder.RunFolder`): :func:`open_context`. A mistake the user can fix is printed as one
-``error:`` line (or a short list) with exit status 2.
+3``), applied left to right. :mod:`competition.runner` holds the steps and ``main``; :mod:`competition.plan` checks
+and resolves the config before any step writes anything.
 """
 
 from __future__ import annotations
@@ -25,12 +20,7 @@ from typing import Optional
 
 from jsonargparse import ActionConfigFile, ActionYesNo, ArgumentParser, Namespace
 
-from competition.autoconfig import resolve
 from competition.config import PipelineConfig
-from competition.context import Context
-from competition.data import load_competition
-from competition.run_folder import RunFolder
-from competition.validate import check_config, plan
 
 COMPARE_HELP = "Put several run folders side by side: python -m competition compare RUN RUN ... [--output DIR]."
 
@@ -69,38 +59,13 @@ def build_parser(steps: Mapping[str, str]) -> ArgumentParser:
 
 def resolve_config(parser: ArgumentParser, args: Namespace) -> PipelineConfig:
     """The step's arguments as a :class:`PipelineConfig`, with ``data.dir`` made absolute, ``output`` defaulting to
-    ``runs/<competition folder name>`` and the preset's choices filled in (:func:`competition.autoconfig.resolve`)."""
+    ``runs/<competition folder name>``; the rest of its nulls are filled by the plan (:mod:`competition.plan`)."""
     sections = parser.instantiate(args)[args.command]
     config = PipelineConfig(**{f.name: sections[f.name] for f in dataclasses.fields(PipelineConfig)})
     config.data.dir = str(Path(config.data.dir).resolve())
     if config.output is None:
         config.output = str(Path("runs") / Path(config.data.dir).name)
-    return resolve(config)
-
-
-# How long a `train --only-fold` job waits for the run folder's lock: other jobs hold it while they set up.
-JOB_LOCK_WAIT_S = 600
-
-
-def open_context(config: PipelineConfig, command: str, overwrite: bool, only_fold: int | None = None,
-                 only_seed: int | None = None) -> Context:
-    """Check the config, read and validate the data, check the config against it, then lock and open the run
-    folder: nothing is written unless all of that passed."""
-    lightning = check_config(config, only_fold, only_seed)
-    data = config.data
-    competition = load_competition(data.dir, data.id_column, data.text_column, data.label_column,
-                                   config.submission.kind, data.encoding)
-    resolved = plan(config, competition, lightning, only_seed)
-    config = resolved.config
-    run = RunFolder.open(config.output, dataclasses.asdict(config), resolved.data_files, resolved.pins,
-                         command=command if only_fold is None else f"{command} --only-fold {only_fold}",
-                         overwrite=overwrite, wait=0 if only_fold is None else JOB_LOCK_WAIT_S)
-    for warning in competition.warnings:
-        run.log(f"warning: {warning}")
-    if resolved.derived:
-        run.record("derived", {"preset": config.preset, "notes": resolved.derived})
-        run.log(f"derived fold-model settings (preset {config.preset}):\n- " + "\n- ".join(resolved.derived))
-    return Context(config, competition, resolved, run, only_fold, only_seed)
+    return config
 
 
 # A YAML flow map needs a space after each colon: '{max_epochs:2}' is one key named "max_epochs:2".

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from competition.context import Context
+from competition.run_folder import RunFolderError
 from competition.rules import DecisionRule, StrengthCheck, metric_scores, share_of_tuning, tune_rule
 
 BLEND_WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)  # weight of the Transformer, step 0.05
@@ -156,6 +157,13 @@ def step_decide(ctx: Context) -> dict[str, DecisionRule]:
     """Tune every model's rule and the blend on the out-of-fold probabilities in the run folder (checked out of
     sample under ``threshold.robust``); write them and return ``{model: rule}``."""
     run, competition = ctx.run, ctx.competition
+    try:
+        stale = run.has_decisions() and not rules_are_current(ctx)
+    except RunFolderError:  # a malformed rule file: this step writes it anew
+        stale = True
+    if stale:
+        run.log("decide: the saved rules were tuned for another metric, positive class, threshold.robust or set of "
+                "models, or do not read; tuning again")
     classes, labels = competition.classes, competition.train_labels
     metric, positive, robust = ctx.config.threshold.metric, ctx.plan.positive_class, ctx.config.threshold.robust
     models = [name for name in ctx.plan.models if name != "blend"]

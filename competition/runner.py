@@ -26,6 +26,7 @@ from competition.context import Context
 from competition.decide import rules_are_current, step_decide
 from competition.errors import PipelineError
 from competition.folds import step_folds
+from competition.plan import open_context
 from competition.predict import predictions_done, step_predict
 from competition.pretrain import pretrainings_done, step_pretrain
 from competition.report import step_report
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         config = cli.resolve_config(parser, args)
         flags = args[command]
-        ctx = cli.open_context(config, command, flags.overwrite, flags.get("only_fold"), flags.get("only_seed"))
+        ctx = open_context(config, command, flags.overwrite, flags.get("only_fold"), flags.get("only_seed"))
         with ctx.run:
             run_steps(ctx, list(STEPS) if command == "run" else [command])
     except PipelineError as err:

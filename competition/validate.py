@@ -1,38 +1,24 @@
-"""Every check of the config, made once, before any step writes anything.
-
-:func:`check_config` needs the config alone (ranges, choices, the submitted model against the enabled ones, the
-fold models' YAML found and merged); :func:`plan` then checks what needs the validated competition (the number of
-classes against the metric, ``n_splits`` against the smallest class, the positive class, and the fold models'
-Lightning config parsed by the ``imbalance-xfmr`` parser and its DataModule and model built with placeholders, so
-a bad ``transformer.data`` value is found before the folds are made, not inside the first fold) and returns the
-:class:`Plan` the steps follow. Each problem names the key and what to write
-instead; all problems are reported together as one :class:`ConfigError`.
+"""Every check of the config, made once, before any step writes anything: :func:`check_config` (the config alone,
+before the data is read: ranges, choices, the submitted model against the enabled ones), :func:`check_data_fit` (the
+number of classes against the metric, the positive class, ``n_splits`` against the smallest class, the groups) and
+:func:`check_trainings` (each resolved training's config parsed by the library's own parser, its DataModule and
+model built with placeholders, so a bad ``transformer.data`` value is found before the folds are made, not inside
+the first fold). Each problem names the key and what to write instead; all problems of a check are reported
+together as one :class:`ConfigError`. :mod:`competition.plan` calls them in that order.
 """
 
 from __future__ import annotations
 
 import codecs
-import dataclasses
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from competition.config import PipelineConfig
 from competition.data import Competition, is_missing
 from competition.errors import PipelineError
-from competition.autoconfig import derive, derived_fold_seeds, derived_pretraining, derived_pretraining_seeds
-from competition.fold_models import (
-    FoldModelConfigError,
-    fit_args,
-    model_seed,
-    pretrain_args,
-    pretraining_seed,
-    starting_from,
-    user_config,
-)
+from competition.fold_models import FoldModelConfigError, fit_args
+from competition.layout import fold_model_paths
 from competition.rules import threshold_metrics
 from competition.splitting import classes_missing_from_training, make_folds
-from competition.layout import fold_model_paths, pretrain_paths, sha256
 from imbalance_xfmr.cli import ConfigError as LightningConfigError
 from imbalance_xfmr.cli import check_config as check_lightning_config
 from imbalance_xfmr.cli import check_pretrain_config
@@ -42,42 +28,6 @@ MAX_SEED = 2**32 - 1  # numpy's and Lightning's seeds are 32-bit unsigned
 
 class ConfigError(PipelineError):
     """The config cannot run; the message lists each key that is wrong and what to write instead."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What the validated config resolves to, for the steps to follow."""
-
-    config: PipelineConfig  # the config with what the data decides filled in (transformer.n_seeds when derived)
-    fold_seed: int  # folds.seed, or the top-level seed
-    positive_class: str | None  # binary tasks: the threshold's class; None for multiclass tasks
-    source: str  # the submitted model: submission.source, or the blend when both models are enabled, else the one
-    lightning: dict[str, Any] | None  # the fold models' user config (YAML or derived, + overrides); None without
-    # Transformer. With pretraining it starts from the first pretraining's checkpoint (model.init_from,
-    # data.tokenizer_path); fold model j starts from pretraining j mod len(pretrainings)
-    # (competition.train.fold_model_args)
-    pretrainings: list[dict[str, Any]]  # the `imbalance-xfmr pretrain` configs (pretrain.n_seeds); [] without
-    derived: list[str]  # why each derived fold-model setting was chosen (empty with a lightning_config YAML)
-    data_files: dict[str, dict[str, str]]  # name -> {"path", "sha256"} of the competition's files
-    pins: dict[str, dict[str, Any]]  # artifact group -> what its outputs depend on (see competition.run_folder)
-
-    @property
-    def models(self) -> list[str]:
-        """The models the run makes: the enabled ones, and the blend when both are."""
-        models = [name for name in ("transformer", "baseline") if getattr(self.config, name).enabled]
-        return models + ["blend"] if len(models) == 2 else models
-
-    def fold_model(self, k: int, j: int) -> tuple[int, dict[str, Any]]:
-        """(seed, ``imbalance-xfmr fit`` config) of fold ``k``'s model with seed index ``j``, started from
-        pretraining ``j mod pretrain.n_seeds`` when there is pretraining: what the train step fits and the predict
-        step predicts with."""
-        config = self.config
-        seed = model_seed(config.seed, k, j, config.folds.n_splits)
-        user = self.lightning
-        if self.pretrainings:
-            user = starting_from(user, pretrain_paths(config.output, j % len(self.pretrainings))["checkpoint"])
-        return seed, fit_args(user, k=k, seed=seed, **fold_model_paths(config.output, k, j),
-                              checkpoint=config.transformer.checkpoint)
 
 
 def _problems_without_data(config: PipelineConfig) -> list[str]:
@@ -167,27 +117,19 @@ def _check_pretraining_config(args: dict[str, Any]) -> None:
             "--pretrain.<section> '{key: value}', or set pretrain.enabled=false") from None
 
 
-def check_config(config: PipelineConfig, only_fold: int | None = None,
-                 only_seed: int | None = None) -> dict[str, Any] | None:
-    """Raise :class:`ConfigError` (or the fold models' :class:`FoldModelConfigError`) for a config that cannot run,
-    before the data is read; return the fold models' user config from ``transformer.lightning_config``, read and
-    merged but checked only by :func:`plan`, which knows the number of classes (None when the Transformer is
-    disabled or its settings are derived from the data, which :func:`plan` does).
-    ``only_fold`` / ``only_seed`` are ``train --only-fold`` / ``--only-seed``."""
+def check_config(config: PipelineConfig, only_fold: int | None = None, only_seed: int | None = None) -> None:
+    """Raise :class:`ConfigError` for a config that cannot run, before the data is read (``only_fold`` /
+    ``only_seed``: ``train --only-fold`` / ``--only-seed``)."""
     problems = _problems_without_data(config)
     if only_fold is not None and not 0 <= only_fold < config.folds.n_splits:
         problems.append(f"--only-fold {only_fold}: folds are numbered 0 to {config.folds.n_splits - 1} "
                         f"(folds.n_splits={config.folds.n_splits})")
     if only_seed is not None and only_fold is None:
         problems.append("--only-seed needs --only-fold: give the fold whose model to train")
-    elif config.transformer.n_seeds is not None:  # else derived from the data: plan checks it
-        problems += _only_seed_problems(only_seed, config.transformer.n_seeds)
     if only_fold is not None and not config.transformer.enabled:
         problems.append("--only-fold trains Transformer fold models, but transformer.enabled is false")
     if problems:
         raise ConfigError("the config cannot run:\n- " + "\n- ".join(problems))
-    section = config.transformer
-    return user_config(section) if section.enabled and section.lightning_config is not None else None
 
 
 def _only_seed_problems(only_seed: int | None, n_seeds: int) -> list[str]:
@@ -199,6 +141,31 @@ def _only_seed_problems(only_seed: int | None, n_seeds: int) -> list[str]:
 def fold_seed_of(config: PipelineConfig) -> int:
     """The folds' seed: ``folds.seed``, or the run's ``seed`` when it is null."""
     return config.seed if config.folds.seed is None else config.folds.seed
+
+
+def check_data_fit(config: PipelineConfig, competition: Competition) -> None:
+    """Raise :class:`ConfigError` listing every way the config does not fit the validated ``competition`` (the
+    number of classes against the metric, the positive class, ``n_splits`` against the smallest class, the group
+    column and the folds it would make)."""
+    problems = _problems_with_data(config, competition)
+    if problems:
+        raise ConfigError("the config does not fit this competition:\n- " + "\n- ".join(problems))
+
+
+def check_trainings(config: PipelineConfig, fold_model: dict[str, Any] | None, pretrainings: list[dict[str, Any]],
+                    n_classes: int, only_seed: int | None = None) -> None:
+    """Raise :class:`ConfigError` / :class:`FoldModelConfigError` for resolved trainings that cannot run: the first
+    fold model's ``imbalance-xfmr fit`` config and the first pretraining's ``imbalance-xfmr pretrain`` config
+    (the others differ by their seed and folders only), each parsed and built with placeholders by the library's own
+    parser, and ``--only-seed`` against the fold models per fold."""
+    problems = _only_seed_problems(only_seed, config.transformer.n_seeds)
+    if problems:
+        raise ConfigError("the config cannot run:\n- " + "\n- ".join(problems))
+    # The fold models' config first: the pretraining's is made from it, so a bad key of theirs is named as theirs.
+    if fold_model is not None:
+        _check_fold_model_config(config, fold_model, n_classes)
+    if pretrainings:
+        _check_pretraining_config(pretrainings[0])
 
 
 def _problems_with_data(config: PipelineConfig, competition: Competition) -> list[str]:
@@ -248,80 +215,3 @@ def _problems_with_data(config: PipelineConfig, competition: Competition) -> lis
                                 "(every row of that class is in that fold's groups). Give that class rows in more "
                                 "groups, or set folds.group_column to null")
     return problems
-
-
-def plan(config: PipelineConfig, competition: Competition, lightning: dict[str, Any] | None,
-         only_seed: int | None = None) -> Plan:
-    """Check what needs the validated ``competition`` (:class:`ConfigError` listing every problem) and resolve
-    the run: the config with what the data decides filled in, the fold seed, the positive class, the data hashes
-    and the pin of each artifact group (``only_seed``: ``train --only-seed``, checked against the fold models per
-    fold)."""
-    problems = _problems_with_data(config, competition)
-    if problems:
-        raise ConfigError("the config does not fit this competition:\n- " + "\n- ".join(problems))
-    derived: list[str] = []
-    pretrain_section = config.pretrain
-    settings_derived = config.transformer.enabled and lightning is None
-    if settings_derived:
-        settings = derive(config, competition.train_texts.tolist(), competition.test_texts.tolist(),
-                          competition.class_counts.tolist())
-        lightning = user_config(config.transformer, settings.lightning)
-        derived = settings.notes_after(lightning)
-    pretrainings: list[dict[str, Any]] = []
-    if lightning is not None and pretrain_section.enabled:
-        if settings_derived:  # its steps and seeds are counted from the batches its config holds
-            data = pretrain_args(lightning, pretrain_section, seed=config.seed, **pretrain_paths(config.output))["data"]
-            n_texts = len(competition.train_texts) + len(competition.test_texts)
-            steps, note = derived_pretraining(config, n_texts, data, lightning["model"].get("lr"))
-            n_seeds, seeds_note = derived_pretraining_seeds(config, steps, data)
-            derived += [note, seeds_note]
-            pretrain_section = dataclasses.replace(pretrain_section, max_steps=steps, n_seeds=n_seeds)
-        pretrainings = [pretrain_args(lightning, pretrain_section, seed=pretraining_seed(config.seed, p),
-                                      **pretrain_paths(config.output, p)) for p in range(pretrain_section.n_seeds)]
-    if config.transformer.n_seeds is None:  # derived settings, the user left it null
-        n_models, note = derived_fold_seeds(config, len(pretrainings))
-        derived += [note] if settings_derived else []
-        config = dataclasses.replace(config, transformer=dataclasses.replace(config.transformer, n_seeds=n_models))
-    problems = _only_seed_problems(only_seed, config.transformer.n_seeds)
-    if problems:
-        raise ConfigError("the config cannot run:\n- " + "\n- ".join(problems))
-    pinned_lightning = lightning  # the fold models' settings; where the pretraining's checkpoint lies is no setting
-    if pretrainings:
-        lightning = starting_from(lightning, pretrain_paths(config.output)["checkpoint"])
-    # The fold models' config first: the pretraining's is made from it, so a bad key of theirs is named as theirs.
-    if lightning is not None:
-        _check_fold_model_config(config, lightning, len(competition.classes))
-    if pretrainings:
-        _check_pretraining_config(pretrainings[0])  # the others differ by their seed and folders only
-    fold_seed = fold_seed_of(config)
-    positive = None
-    if len(competition.classes) == 2:
-        positive = config.threshold.positive_class or competition.minority_class
-    data_files = {name: {"path": str(Path(path).resolve()), "sha256": sha256(path)}
-                  for name, path in sorted(competition.files.items())}
-    data = {"files": {name: entry["sha256"] for name, entry in data_files.items()},
-            **{key: value for key, value in dataclasses.asdict(config.data).items() if key != "dir"}}
-    folds = {"data": data, "folds": {"n_splits": config.folds.n_splits, "seed": fold_seed,
-                                     "group_column": config.folds.group_column}}
-
-    def section(name: str) -> dict[str, Any]:
-        # Whether a model is enabled, and how many fold models train at once, change none of its outputs.
-        return {key: value for key, value in dataclasses.asdict(getattr(config, name)).items()
-                if key not in ("enabled", "parallel")}
-
-    pins = {"folds": folds, "baseline": {**folds, "baseline": section("baseline")},
-            "transformer": {**folds, "seed": config.seed, "transformer": section("transformer"),
-                            "lightning": pinned_lightning}}
-    if pretrainings:
-        # The pretraining's config with the run folder written as <run>, so that the pin holds no path; the seeds
-        # of more pretrainings than one (a pin of one pretraining has none: a run folder written before they could
-        # be several keeps its pin).
-        placeholder = pretrain_args(pinned_lightning, pretrain_section, seed=config.seed, **pretrain_paths("<run>"))
-        pins["pretrain"] = {"data": data, "pretrain": placeholder}
-        if len(pretrainings) > 1:
-            pins["pretrain"]["seeds"] = [args["seed_everything"] for args in pretrainings]
-        pins["transformer"]["pretrain"] = pins["pretrain"]
-    enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]
-    source = config.submission.source or ("blend" if len(enabled) == 2 else enabled[0])
-    return Plan(config, fold_seed, positive, source, lightning, pretrainings, derived, data_files, pins)
-

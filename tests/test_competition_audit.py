@@ -22,22 +22,17 @@ import torch
 
 from competition.cli import resolve_config
 from competition.runner import build_parser, main
-from competition.data import load_competition
-from competition.validate import check_config, plan
+from competition.plan import make_plan
 from test_competition_faults import BASELINE_ONLY, TINY, error_of, run, write_competition
 
 DEMO = "competition/demo/binary"
 
 
 def planned(*argv: str):
-    """The :class:`competition.validate.Plan` that ``python -m competition run ARGV...`` would follow."""
+    """The :class:`competition.plan.Plan` that ``python -m competition run ARGV...`` would follow."""
     parser = build_parser()
     args = parser.parse_args(["run", *argv])
-    config = resolve_config(parser, args)
-    data = config.data
-    competition = load_competition(data.dir, data.id_column, data.text_column, data.label_column,
-                                   config.submission.kind, data.encoding)
-    return plan(config, competition, check_config(config))
+    return make_plan(resolve_config(parser, args))[1]
 
 
 def test_1_an_overridden_derived_setting_is_recorded_as_the_users(tmp_path):
@@ -60,7 +55,7 @@ def test_4_a_job_waiting_for_a_busy_folder_says_so_at_once(tmp_path, capsys, mon
     data = write_competition(tmp_path / "data")
     output = tmp_path / "run"
     output.mkdir()
-    monkeypatch.setattr("competition.cli.JOB_LOCK_WAIT_S", 0.5)
+    monkeypatch.setattr("competition.plan.JOB_LOCK_WAIT_S", 0.5)
     capsys.readouterr()
     with filelock.FileLock(str(output / ".lock")), pytest.raises(SystemExit):
         run(data, output, "--config", TINY, "--only-fold", "1", command="train")

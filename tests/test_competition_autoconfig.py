@@ -98,7 +98,7 @@ def test_a_small_corpus_gets_the_presets_passes_within_the_token_budget():
 
 
 def _pretraining_steps(transformer: TransformerConfig, pretrain: PretrainConfig) -> tuple[int, dict]:
-    """What validate.plan does: derive, make the pretraining's config, count its steps from its data section."""
+    """What autoconfig.derive_run does: derive, make the pretraining's config, count its steps from its data section."""
     texts, test = _texts(2400, 10), _texts(100, 10)  # 2,500 texts: 25 passes in batches of 16 are 3,907 steps
     run = config(transformer=transformer, pretrain=pretrain)
     user = user_config(transformer, derive(run, texts, test, [2000, 400]).lightning)

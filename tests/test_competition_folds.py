@@ -17,7 +17,8 @@ from competition.data import Competition, load_competition
 from competition.folds import make_folds, step_folds
 from competition.runner import run_steps
 from competition.run_folder import RunFolder, RunFolderError
-from competition.validate import ConfigError, check_config, plan
+from competition.plan import make_plan
+from competition.validate import ConfigError, check_config
 
 
 def competition_from(labels, groups=None, tmp_path: Path | None = None) -> Competition:
@@ -47,7 +48,7 @@ def config_for(tmp_path: Path, **folds) -> PipelineConfig:
 
 def open_context(config: PipelineConfig, competition: Competition, command: str = "folds") -> Context:
     """What ``python -m competition`` does before a step: check, plan, open the run folder."""
-    resolved = plan(config, competition, check_config(config))
+    resolved = make_plan(config)[1]
     run = RunFolder.open(config.output, dataclasses.asdict(config), resolved.data_files, resolved.pins,
                          command=command)
     return Context(config, competition, resolved, run)
@@ -85,32 +86,32 @@ def test_group_column_keeps_groups_together_like_sklearn():
         assert np.flatnonzero(fold == k).tolist() == valid.tolist()
 
 
-# -------------------------------------------------------------------------------- the checks (validate.plan)
+# -------------------------------------------------------------------------------- the checks (competition.plan)
 
 def test_group_column_errors_name_the_key(tmp_path):
-    competition = competition_from(LABELS, ["a", "b"] * 30, tmp_path=tmp_path)
+    competition_from(LABELS, ["a", "b"] * 30, tmp_path=tmp_path)
     with pytest.raises(ConfigError, match=r"folds.group_column 'grp' is not a column of train.csv; its columns are "
                                           r"\['id', 'text', 'label', 'group'\]"):
-        plan(config_for(tmp_path, n_splits=3, group_column="grp"), competition, None)
+        make_plan(config_for(tmp_path, n_splits=3, group_column="grp"))[1]
     with pytest.raises(ConfigError, match=r"2 distinct 'group' groups, fewer than folds.n_splits=3; set "
                                           r"folds.n_splits to at most 2"):
-        plan(config_for(tmp_path, n_splits=3, group_column="group"), competition, None)
-    plan(config_for(tmp_path, n_splits=2, group_column="group"), competition, None)  # what the message says works
+        make_plan(config_for(tmp_path, n_splits=3, group_column="group"))[1]
+    make_plan(config_for(tmp_path, n_splits=2, group_column="group"))[1]  # what the message says works
 
 
 def test_empty_group_values_are_refused(tmp_path):
-    competition = competition_from(LABELS, [""] + ["a", "b", "c"] * 19 + ["a", "b"], tmp_path=tmp_path)
+    competition_from(LABELS, [""] + ["a", "b", "c"] * 19 + ["a", "b"], tmp_path=tmp_path)
     with pytest.raises(ConfigError, match="folds.group_column 'group' has empty or NaN values in train.csv: fill them in"):
-        plan(config_for(tmp_path, n_splits=3, group_column="group"), competition, None)
+        make_plan(config_for(tmp_path, n_splits=3, group_column="group"))[1]
 
 
 def test_n_splits_larger_than_the_smallest_class_names_the_key_and_the_limit(tmp_path):
-    competition = competition_from(LABELS, tmp_path=tmp_path)
+    competition_from(LABELS, tmp_path=tmp_path)
     with pytest.raises(ConfigError, match=r"folds.n_splits=8, but train.csv has fewer rows than that for "
                                           r"class\(es\) 'spam' \(7\): every fold must hold every class; set "
                                           r"folds.n_splits to at most 7"):
-        plan(config_for(tmp_path, n_splits=8), competition, None)
-    resolved = plan(config_for(tmp_path, n_splits=7), competition, None)
+        make_plan(config_for(tmp_path, n_splits=8))[1]
+    resolved = make_plan(config_for(tmp_path, n_splits=7))[1]
     assert resolved.pins["folds"]["folds"] == {"n_splits": 7, "seed": 0, "group_column": None}
 
 
@@ -120,19 +121,19 @@ def test_n_splits_below_two_is_refused_before_the_data_is_read(tmp_path):
 
 
 def test_every_fold_problem_is_reported_at_once(tmp_path):
-    competition = competition_from(LABELS, ["a", "b"] * 30, tmp_path=tmp_path)
+    competition_from(LABELS, ["a", "b"] * 30, tmp_path=tmp_path)
     with pytest.raises(ConfigError) as refused:
-        plan(config_for(tmp_path, n_splits=8, group_column="group"), competition, None)
+        make_plan(config_for(tmp_path, n_splits=8, group_column="group"))[1]
     message = str(refused.value)
     assert "set folds.n_splits to at most 7" in message and "set folds.n_splits to at most 2" in message
 
 
 def test_the_fold_seed_defaults_to_the_top_level_seed(tmp_path):
-    competition = competition_from(LABELS, tmp_path=tmp_path)
+    competition_from(LABELS, tmp_path=tmp_path)
     config = config_for(tmp_path, n_splits=3)
     config.seed = 9
-    assert plan(config, competition, None).fold_seed == 9
-    assert plan(config_for(tmp_path, n_splits=3, seed=4), competition, None).fold_seed == 4
+    assert make_plan(config)[1].fold_seed == 9
+    assert make_plan(config_for(tmp_path, n_splits=3, seed=4))[1].fold_seed == 4
 
 
 # ------------------------------------------------------------------------------ saved in and read from the run

@@ -81,7 +81,7 @@ def test_one_job_per_fold_at_once_then_run_gathers_the_sequential_bytes(sequenti
     logs = [job.communicate(timeout=300)[0] for job in jobs]
     assert [job.returncode for job in jobs] == [0, 0], logs
     for k, log in enumerate(logs):
-        assert f"transformer fold {k + 1}/2: trained in" in log and "in use by another run" not in log
+        assert f"transformer fold {k} of 2: trained in" in log and "in use by another run" not in log
     history = json.loads((output / "manifest.json").read_text())["history"]
     assert sorted(entry["command"] for entry in history) == ["train --only-fold 0", "train --only-fold 1"]
     assert all(entry["status"] == "ok" for entry in history), history
