@@ -36,11 +36,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from competition.config import PipelineConfig
 from competition.data import Competition
-from competition.fold_models import pretrain_args, user_config
+from competition.fold_models import FoldModelConfigError, pretrain_args, user_config
 from competition.layout import pretrain_paths
+from imbalance_xfmr.data.pretrained_tokenizer import PretrainedTokenizer
+from imbalance_xfmr.model.hf_checkpoint import describe_checkpoint
+from imbalance_xfmr.precision import choose_precision
 from imbalance_xfmr.data.tokenizer import SubwordTokenizer
 
 
@@ -49,6 +53,7 @@ class Preset:
     """The budgets of a preset: what ``--preset`` scales."""
 
     fold_steps: int  # optimizer steps each fold model aims at (epochs = this / steps per epoch, within bounds)
+    fine_tune_epochs: int  # epochs of a fold model fine-tuning a pretrained checkpoint (BERT's recipe: 2 to 4)
     pretrain_steps: int  # optimizer steps of the self-pretraining, at least
     pretrain_passes: int  # more steps, up to this many passes over the corpus (0: none)...
     pretrain_tokens: int  # ...as long as they cost at most this many token positions (steps x batch x max_length)
@@ -60,15 +65,15 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     # fast: a first look at a new competition, minutes on a 2-core machine.
-    "fast": Preset(fold_steps=400, pretrain_steps=300, pretrain_passes=0, pretrain_tokens=0, n_seeds=1,
+    "fast": Preset(fold_steps=400, fine_tune_epochs=1, pretrain_steps=300, pretrain_passes=0, pretrain_tokens=0, n_seeds=1,
                    pretrain_seeds=1, max_width=64, max_length=128),
     # default: a whole run of 20,000 short texts within 20 minutes on 2 cores (docs/PERFORMANCE.md has the timings).
     # Its token budget is a little under the 9.2 million of 3,000 steps on 20,000 short texts (batches of 64 x 48):
     # they keep their 3,000 steps, and one pretraining; a smaller corpus gets more passes and three pretrainings.
-    "default": Preset(fold_steps=2000, pretrain_steps=3000, pretrain_passes=25, pretrain_tokens=8_000_000, n_seeds=2,
+    "default": Preset(fold_steps=2000, fine_tune_epochs=3, pretrain_steps=3000, pretrain_passes=25, pretrain_tokens=8_000_000, n_seeds=2,
                       pretrain_seeds=3, max_width=128, max_length=256),
     # best: longer pretraining, three of them on a small corpus, and five seeds per fold.
-    "best": Preset(fold_steps=3000, pretrain_steps=10000, pretrain_passes=50, pretrain_tokens=24_000_000, n_seeds=5,
+    "best": Preset(fold_steps=3000, fine_tune_epochs=4, pretrain_steps=10000, pretrain_passes=50, pretrain_tokens=24_000_000, n_seeds=5,
                    pretrain_seeds=3, max_width=128, max_length=256),
 }
 
@@ -93,7 +98,9 @@ def resolve(config: PipelineConfig) -> PipelineConfig:
     if not derived:
         max_steps = preset.pretrain_steps if max_steps is None else max_steps
         pretrain_seeds = 1 if pretrain_seeds is None else pretrain_seeds
-    pretrain = dataclasses.replace(config.pretrain, enabled=derived if enabled is None else enabled,
+    # A pretrained checkpoint is fine-tuned as it is unless the user asks for task-adaptive pretraining too.
+    default_pretraining = derived and config.transformer.pretrained is None
+    pretrain = dataclasses.replace(config.pretrain, enabled=default_pretraining if enabled is None else enabled,
                                    max_steps=max_steps, n_seeds=pretrain_seeds)
     return dataclasses.replace(config, transformer=transformer, pretrain=pretrain)
 
@@ -222,6 +229,9 @@ def derived_fold_seeds(config: PipelineConfig, n_pretrainings: int) -> tuple[int
     per pretraining when there are more, so that every pretraining starts a model of every fold."""
     if config.transformer.n_seeds is not None:
         return config.transformer.n_seeds, None
+    if config.transformer.pretrained is not None and n_pretrainings <= 1:
+        return 1, ("transformer.n_seeds 1: one model per fold, since fine-tuning a pretrained encoder costs many "
+                   "times a small encoder's training")
     preset = PRESETS[config.preset]
     if n_pretrainings > preset.n_seeds:
         return n_pretrainings, (f"transformer.n_seeds {n_pretrainings}: one fold model per pretraining (the preset's "
@@ -232,6 +242,8 @@ def derived_fold_seeds(config: PipelineConfig, n_pretrainings: int) -> tuple[int
 def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Sequence[str],
            class_counts: Sequence[int]) -> DerivedSettings:
     """The fold models' config for this competition under ``config.preset`` (see the module docstring)."""
+    if config.transformer.pretrained is not None:
+        return derive_fine_tuning(config, train_texts, class_counts)
     preset = PRESETS[config.preset]
     pretrain = bool(config.pretrain.enabled)
     # The tokenizer the lengths are measured with is the one the fold models will use: the run's, fitted on every
@@ -273,6 +285,53 @@ def derive(config: PipelineConfig, train_texts: Sequence[str], test_texts: Seque
     # The self-pretraining's steps, its seeds and their notes come from its own batches, once its config is made
     # (derived_pretraining and derived_pretraining_seeds, called by derive_run).
     keys = ["data.max_vocab_size", "data.max_length", "model.d_model", "data.batch_size", "trainer.max_epochs"]
+    return DerivedSettings(lightning, notes, keys)
+
+
+FINE_TUNING_PRETRAINED_LR = 5e-5  # BERT's fine-tuning learning rate (Devlin et al. 2019 searched 2e-5 to 5e-5)
+
+
+def derive_fine_tuning(config: PipelineConfig, train_texts: Sequence[str],
+                       class_counts: Sequence[int]) -> DerivedSettings:
+    """The fold models' config when they fine-tune the checkpoint ``transformer.pretrained``: its encoder, tokenizer
+    and pooling; ``max_length`` from the training texts' lengths under its tokenizer (within its positions and the
+    preset's cap); the batch size as for our encoder; the preset's epochs; BERT's recipe (AdamW at 5e-5, 10% warmup,
+    linear decay); bf16 autocast where the hardware has bf16 units (:func:`imbalance_xfmr.precision.choose_precision`)."""
+    folder = config.transformer.pretrained
+    preset = PRESETS[config.preset]
+    try:
+        facts = describe_checkpoint(folder)
+        tokenizer = PretrainedTokenizer.from_pretrained(folder)
+    except (ValueError, FileNotFoundError) as err:  # CheckpointError, CheckpointNotFoundError, a tokenizer's
+        raise FoldModelConfigError(f"transformer.pretrained: {err}") from None
+    lengths = tokenizer.encode(list(train_texts), max_length=10**9).lengths
+    max_length, truncation, length_note = sequence_length(lengths, min(preset.max_length, facts["max_length"]))
+    n_rows = int(sum(class_counts))
+    fit_rows = n_rows * (config.folds.n_splits - 1) // config.folds.n_splits
+    batch = int(min(32, max(16, 2 ** round(math.log2(max(1, fit_rows / 250))))))
+    epochs = preset.fine_tune_epochs
+    precision = choose_precision("cpu" if not torch.cuda.is_available() else "auto")
+    weights = ", ".join(f"{name} sha256 {digest[:12]}" for name, digest in facts["weights"].items())
+    notes = [
+        f"pretrained {folder}: {facts['model_type']}, {facts['n_layers']} layers x {facts['d_model']}, positions up "
+        f"to {facts['max_length']}, its own tokenizer and {facts['pooling']} pooling ({weights})",
+        length_note,
+        f"batch_size {batch}: about {fit_rows // batch} steps an epoch over a fold's {fit_rows} rows",
+        f"max_epochs {epochs}: the preset's fine-tuning epochs (BERT's recipe: 2 to 4)",
+        f"lr {FINE_TUNING_PRETRAINED_LR:g}: AdamW with 10% warmup and linear decay (BERT's fine-tuning recipe)",
+        f"precision {precision.precision}: {precision.reason}",
+    ]
+    keys = ["model.pretrained", "data.max_length", "data.batch_size", "trainer.max_epochs", "model.lr",
+            "trainer.precision"]
+    lightning: dict[str, Any] = {
+        "data": {"max_length": max_length, "truncation": truncation, "empty_texts": "keep", "resampling": "none",
+                 "batch_size": batch, "length_bucketing": True},
+        "model": {"pretrained": folder, "loss": "ce", "lr": FINE_TUNING_PRETRAINED_LR, "weight_decay": 0.01,
+                  "warmup_fraction": 0.1, "decay": "linear"},
+        "checkpoints": {"monitor": "val/f1_macro"},
+        "trainer": {"max_epochs": epochs, "gradient_clip_val": 1.0, "log_every_n_steps": 50,
+                    "precision": precision.precision},
+    }
     return DerivedSettings(lightning, notes, keys)
 
 

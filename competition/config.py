@@ -78,6 +78,11 @@ class TransformerConfig:
             worker process of its own (same results as one after another, byte for byte). null: as many as the
             machine takes: one per GPU when they train on GPUs, else one per core at num_threads threads each.
             1: one after another, in this process.
+        pretrained: A local checkpoint folder in Hugging Face's layout (config.json, model.safetensors or
+            pytorch_model.bin, its tokenizer files) of the BERT family (BERT, DistilBERT, RoBERTa, XLM-RoBERTa,
+            ELECTRA, MiniLM): the fold models fine-tune its encoder with its own tokenizer and pooling instead of
+            training one from scratch (settings derived for fine-tuning; self-pretraining off unless
+            pretrain.enabled). Nothing is downloaded: a Hub name is refused. null: our own encoder.
         num_threads: torch's intra-op threads while training and predicting; None keeps torch's default (one per
             core). 1 is the default because these small models gain nothing from more, OpenMP's busy-waiting
             threads slow a shared or loaded machine down many times over, and one thread makes the floating-point
@@ -86,6 +91,7 @@ class TransformerConfig:
 
     enabled: bool = True
     lightning_config: Optional[str] = None
+    pretrained: Optional[str] = None
     # Plain `dict`, not dict[str, Any]: jsonargparse would instantiate a {class_path: ...} inside (a callback, a
     # logger) into an object here, while these are YAML data for the fold models' own parser.
     model: dict = field(default_factory=dict)

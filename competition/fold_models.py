@@ -135,7 +135,8 @@ def _leaves_validation_to_the_pipeline(trainer: Mapping[str, Any]) -> bool:
 
 # What the pretraining takes from the fold models' config: the encoder's shape and the tokenizer's settings, so that
 # its weights and vocabulary are the fold models'.
-ENCODER_KEYS = ("d_model", "n_heads", "n_layers", "d_ff", "dropout", "activation", "norm_first", "positional")
+ENCODER_KEYS = ("pretrained", "d_model", "n_heads", "n_layers", "d_ff", "dropout", "activation", "norm_first",
+                "positional")
 TOKENIZER_KEYS = ("tokenizer", "max_vocab_size", "min_frequency", "lowercase", "max_length", "truncation",
                   "batch_size", "length_bucketing")
 
@@ -166,8 +167,10 @@ def pretrain_args(user: Mapping[str, Any], section: PretrainConfig, *, seed: int
 
 
 def starting_from(user: Mapping[str, Any], checkpoint: Path) -> dict[str, Any]:
-    """``user`` with the fold models starting from the pretraining ``checkpoint``: its weights and its tokenizer."""
-    return merge(user, {"data": {"tokenizer_path": str(checkpoint)}, "model": {"init_from": str(checkpoint)}})
+    """``user`` with the fold models starting from the pretraining ``checkpoint``: its weights and its tokenizer
+    (and its architecture: a checkpoint folder the pretraining started from is not read again)."""
+    model = {"init_from": str(checkpoint), **({"pretrained": None} if "pretrained" in (user.get("model") or {}) else {})}
+    return merge(user, {"data": {"tokenizer_path": str(checkpoint)}, "model": model})
 
 
 def predict_args(fit: Mapping[str, Any], checkpoint: Path, split: Literal["validation", "test"],
@@ -175,10 +178,15 @@ def predict_args(fit: Mapping[str, Any], checkpoint: Path, split: Literal["valid
     """The ``imbalance-xfmr predict`` config that writes ``checkpoint``'s probabilities of ``split`` (the fold's
     held-out rows, or the test rows) to ``output``: the model's fit config with the tokenizer and labels taken
     from the checkpoint, no logger, and the run folder (not the writer) deciding what may be replaced."""
+    # The checkpoint holds the weights and the tokenizer: nothing is read from a pretraining checkpoint or a
+    # pretrained folder; an encoder that came from one is rebuilt from the configuration the checkpoint saved.
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True).get("hyper_parameters", {})
+    model: dict[str, Any] = {"init_from": None}
+    if saved.get("encoder_config") is not None:
+        model.update(pretrained=None, encoder_config=saved["encoder_config"])
     return merge(fit, {
-        # The checkpoint holds the weights and the tokenizer: nothing is read from a pretraining checkpoint.
         "data": {"predict_split": split, "checkpoint_path": str(checkpoint), "tokenizer_path": None},
-        "model": {"init_from": None},
+        "model": model,
         # One process predicts (the writer writes from one), whatever devices the model trained on.
         "trainer": {"logger": False, "devices": 1, "num_nodes": 1, "strategy": "auto", **QUIET["trainer"]},
         "prediction_writer": {"output_path": str(output), "overwrite": True},

@@ -22,6 +22,7 @@ from competition.fold_models import pretrain_args, pretraining_seed, starting_fr
 from competition.layout import pretrain_paths, sha256
 from competition.run_folder import RunFolder
 from competition.validate import check_config, check_data_fit, check_trainings, fold_seed_of
+from imbalance_xfmr.model.hf_checkpoint import describe_checkpoint
 
 
 def make_plan(config: PipelineConfig, only_fold: int | None = None,
@@ -71,12 +72,18 @@ def _pins(config: PipelineConfig, data_files: dict[str, dict[str, str]], user: d
 
     pins = {"folds": folds, "baseline": {**folds, "baseline": section("baseline")},
             "transformer": {**folds, "seed": config.seed, "transformer": section("transformer"), "lightning": user}}
+    weights = None
+    if config.transformer.enabled and config.transformer.pretrained is not None:
+        # Another checkpoint at the same path is another run.
+        weights = describe_checkpoint(config.transformer.pretrained)["weights"]
+        pins["transformer"]["pretrained_weights"] = weights
     if pretrainings:
         # The pretraining's config with the run folder written as <run>, so that the pin holds no path; the seeds
         # of more pretrainings than one (a pin of one pretraining has none: a run folder written before they could
         # be several keeps its pin).
         placeholder = pretrain_args(user, config.pretrain, seed=config.seed, **pretrain_paths("<run>"))
-        pins["pretrain"] = {"data": data, "pretrain": placeholder}
+        pins["pretrain"] = {"data": data, "pretrain": placeholder,
+                            **({"pretrained_weights": weights} if weights is not None else {})}
         if len(pretrainings) > 1:
             pins["pretrain"]["seeds"] = [args["seed_everything"] for args in pretrainings]
         pins["transformer"]["pretrain"] = pins["pretrain"]

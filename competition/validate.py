@@ -10,6 +10,7 @@ together as one :class:`ConfigError`. :mod:`competition.plan` calls them in that
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 from typing import Any
 
 from competition.config import PipelineConfig
@@ -63,6 +64,14 @@ def _problems_without_data(config: PipelineConfig) -> list[str]:
         low, high = getattr(config.baseline, key)
         if not 1 <= low <= high:
             problems.append(f"baseline.{key} must be [low, high] with 1 <= low <= high, got [{low}, {high}]")
+    pretrained = config.transformer.pretrained
+    if pretrained is not None and not Path(pretrained).is_dir():
+        problems.append(f"transformer.pretrained {pretrained!r} is not a folder: give a local checkpoint folder "
+                        "(config.json, model.safetensors or pytorch_model.bin, tokenizer.json or vocab.txt); nothing "
+                        "is downloaded, so download a Hub model first (e.g. `hf download NAME --local-dir DIR`)")
+    elif pretrained is not None and config.transformer.lightning_config is not None:
+        problems.append("transformer.pretrained is for settings derived from the data; with "
+                        "transformer.lightning_config, put model.pretrained in that YAML instead")
     try:
         codecs.lookup(config.data.encoding)
     except LookupError:

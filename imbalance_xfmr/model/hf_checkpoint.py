@@ -31,6 +31,7 @@ Nothing here touches the network or imports ``transformers``.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import pickle
 from collections.abc import Mapping
@@ -161,6 +162,39 @@ def read_hf_checkpoint(
     ours, sources, unplaced = renamed
     _check_fits(ours, sources, unplaced, config, weights_file)
     return config, ours
+
+
+def describe_checkpoint(folder: str | Path) -> dict[str, Any]:
+    """What a run records of the checkpoint ``folder``, without loading its weights: ``model_type``, ``d_model``,
+    ``n_layers``, ``max_length`` (the longest sequence its positions take, [CLS] and [SEP] included), ``pooling``
+    (the checkpoint's own: sentence-transformers' Pooling config, else ``"cls"``) and ``weights`` (each weight
+    file's name -> its SHA-256, so a run tells one checkpoint from another at the same path). Raises what
+    :func:`read_hf_checkpoint` raises for a folder that is not one."""
+    folder, st_pooling = _checkpoint_folder(folder)
+    hf_config = _read_json(folder / "config.json", "the checkpoint's config.json (save_pretrained writes it)")
+    if hf_config.get("model_type") not in SUPPORTED_MODEL_TYPES:
+        raise CheckpointError(f"{folder / 'config.json'}: model_type {hf_config.get('model_type')!r} is not "
+                              f"supported; supported model types: {', '.join(SUPPORTED_MODEL_TYPES)}.")
+    config = _encoder_config(hf_config, folder / "config.json", num_classes=None, pooling=st_pooling or "cls",
+                             has_pooler=False)
+    weight_files = [folder / name for name in WEIGHT_FILES if (folder / name).is_file()][:1]
+    if not weight_files:
+        raise CheckpointNotFoundError(f"{folder} holds none of {', '.join(WEIGHT_FILES)}: no PyTorch weights to "
+                                      "load (TensorFlow and Flax weight files are not read).")
+    if weight_files[0].name.endswith(".index.json"):
+        weight_map = _read_json(weight_files[0], "the shard index").get("weight_map", {})
+        weight_files = [folder / shard for shard in sorted(set(weight_map.values()))]
+    return {"model_type": hf_config["model_type"], "d_model": config.d_model, "n_layers": config.n_layers,
+            "max_length": config.max_length, "pooling": config.pooling,
+            "weights": {path.name: _sha256(path) for path in weight_files}}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # ----------------------------------------------------------------------------------------------------------
