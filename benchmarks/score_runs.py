@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from competition.data import load_competition
-from competition.run_folder import SUBMISSION, RunFolder
+from competition.layout import SUBMISSION
+from competition.run_folder import RunFolder
 from imbalance_xfmr.metrics import average_precision_score, f1_score
 
 

@@ -36,9 +36,10 @@ from competition.cli import argument_error, resolve_config
 from competition.config import PipelineConfig
 from competition.context import Context
 from competition.errors import PipelineError
+from competition.layout import SUBMISSION
 from competition.plan import open_context
 from competition.rules import confusion_score
-from competition.run_folder import REPORT_METRICS, SUBMISSION, RunFolder, RunFolderError, read_report_numbers
+from competition.run_folder import REPORT_METRICS, RunFolder, RunFolderError, read_report_numbers
 from competition.runner import STEPS, build_parser, run_steps
 
 
