@@ -65,16 +65,16 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     # fast: a first look at a new competition, minutes on a 2-core machine.
-    "fast": Preset(fold_steps=400, fine_tune_epochs=1, pretrain_steps=300, pretrain_passes=0, pretrain_tokens=0, n_seeds=1,
-                   pretrain_seeds=1, max_width=64, max_length=128),
+    "fast": Preset(fold_steps=400, fine_tune_epochs=1, pretrain_steps=300, pretrain_passes=0, pretrain_tokens=0,
+                   n_seeds=1, pretrain_seeds=1, max_width=64, max_length=128),
     # default: a whole run of 20,000 short texts within 20 minutes on 2 cores (docs/PERFORMANCE.md has the timings).
     # Its token budget is a little under the 9.2 million of 3,000 steps on 20,000 short texts (batches of 64 x 48):
     # they keep their 3,000 steps, and one pretraining; a smaller corpus gets more passes and three pretrainings.
-    "default": Preset(fold_steps=2000, fine_tune_epochs=3, pretrain_steps=3000, pretrain_passes=25, pretrain_tokens=8_000_000, n_seeds=2,
-                      pretrain_seeds=3, max_width=128, max_length=256),
+    "default": Preset(fold_steps=2000, fine_tune_epochs=3, pretrain_steps=3000, pretrain_passes=25,
+                      pretrain_tokens=8_000_000, n_seeds=2, pretrain_seeds=3, max_width=128, max_length=256),
     # best: longer pretraining, three of them on a small corpus, and five seeds per fold.
-    "best": Preset(fold_steps=3000, fine_tune_epochs=4, pretrain_steps=10000, pretrain_passes=50, pretrain_tokens=24_000_000, n_seeds=5,
-                   pretrain_seeds=3, max_width=128, max_length=256),
+    "best": Preset(fold_steps=3000, fine_tune_epochs=4, pretrain_steps=10000, pretrain_passes=50,
+                   pretrain_tokens=24_000_000, n_seeds=5, pretrain_seeds=3, max_width=128, max_length=256),
 }
 
 WIDE_ROWS = 2500  # from this many training rows on, fold models are max_width wide (below, 64)
@@ -113,6 +113,7 @@ class DerivedSettings:
     lightning: dict[str, Any]
     notes: list[str]
     keys: list[str]
+    pretrained_weights: dict[str, str] | None = None  # the checkpoint's weight files -> SHA-256 (fine-tuning only)
 
     def notes_after(self, merged: Mapping[str, Any]) -> list[str]:
         """The notes of the settings the fold models train with, ``merged`` (this config with the user's
@@ -295,8 +296,8 @@ def derive_fine_tuning(config: PipelineConfig, train_texts: Sequence[str],
                        class_counts: Sequence[int]) -> DerivedSettings:
     """The fold models' config when they fine-tune the checkpoint ``transformer.pretrained``: its encoder, tokenizer
     and pooling; ``max_length`` from the training texts' lengths under its tokenizer (within its positions and the
-    preset's cap); the batch size as for our encoder; the preset's epochs; BERT's recipe (AdamW at 5e-5, 10% warmup,
-    linear decay); bf16 autocast where the hardware has bf16 units (:func:`imbalance_xfmr.precision.choose_precision`)."""
+    preset's cap); a batch of 16-32 rows; the preset's epochs; BERT's recipe (AdamW at 5e-5, 10% warmup, linear
+    decay); bf16 autocast where the hardware has bf16 units (:func:`imbalance_xfmr.precision.choose_precision`)."""
     folder = config.transformer.pretrained
     preset = PRESETS[config.preset]
     try:
@@ -332,7 +333,7 @@ def derive_fine_tuning(config: PipelineConfig, train_texts: Sequence[str],
         "trainer": {"max_epochs": epochs, "gradient_clip_val": 1.0, "log_every_n_steps": 50,
                     "precision": precision.precision},
     }
-    return DerivedSettings(lightning, notes, keys)
+    return DerivedSettings(lightning, notes, keys, pretrained_weights=facts["weights"])
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,7 @@ class DerivedRun:
     lightning: dict[str, Any] | None  # the fold models' user config (YAML or derived, with the transformer.*
     # overrides merged); None without the Transformer
     notes: list[str]  # empty with a lightning_config YAML
+    pretrained_weights: dict[str, str] | None = None  # transformer.pretrained's weight files -> SHA-256
 
 
 def derive_run(config: PipelineConfig, competition: Competition) -> DerivedRun:
@@ -353,14 +355,14 @@ def derive_run(config: PipelineConfig, competition: Competition) -> DerivedRun:
     batches its config holds) and the fold models per fold (:func:`derived_fold_seeds`)."""
     section, pretrain = config.transformer, config.pretrain
     derived = section.enabled and section.lightning_config is None
-    lightning, notes = None, []
+    lightning, notes, weights = None, [], None
     if section.enabled and not derived:
         lightning = user_config(section)
     if derived:
         settings = derive(config, competition.train_texts.tolist(), competition.test_texts.tolist(),
                           competition.class_counts.tolist())
         lightning = user_config(section, settings.lightning)
-        notes = settings.notes_after(lightning)
+        notes, weights = settings.notes_after(lightning), settings.pretrained_weights
         if pretrain.enabled:  # its steps and count come from the batches its config holds
             data = pretrain_args(lightning, pretrain, seed=config.seed, **pretrain_paths(config.output))["data"]
             n_texts = len(competition.train_texts) + len(competition.test_texts)
@@ -373,4 +375,4 @@ def derive_run(config: PipelineConfig, competition: Competition) -> DerivedRun:
         n_models, note = derived_fold_seeds(config, n_pretrainings)
         notes += [note] if derived else []
         section = dataclasses.replace(section, n_seeds=n_models)
-    return DerivedRun(dataclasses.replace(config, transformer=section, pretrain=pretrain), lightning, notes)
+    return DerivedRun(dataclasses.replace(config, transformer=section, pretrain=pretrain), lightning, notes, weights)

@@ -30,8 +30,8 @@ def build_parser(steps: Mapping[str, str]) -> ArgumentParser:
     takes them) and ``compare``."""
     # No prefix abbreviations: a typo such as --folds.n_split must be an error, not a guess.
     # exit_on_error=False: a bad argument is one `error:` line from main(), not the whole usage first.
-    parser = ArgumentParser(prog="python -m competition", description="Run a competition end to end, or one step of it.", allow_abbrev=False,
-                            exit_on_error=False)
+    parser = ArgumentParser(prog="python -m competition", allow_abbrev=False, exit_on_error=False,
+                            description="Run a competition end to end, or one step of it.")
     subcommands = parser.add_subcommands(dest="command")
     helps = {"run": "Run the whole competition: " + ", ".join(steps) + ".", **steps}
     for name, description in helps.items():

@@ -233,3 +233,8 @@ class PipelineConfig:
     threshold: ThresholdConfig = field(default_factory=ThresholdConfig)
     submission: SubmissionConfig = field(default_factory=SubmissionConfig)
 
+    def trained_models(self) -> list[str]:
+        """The models this config trains: ``transformer`` and ``baseline`` where enabled, in that order (the blend
+        of both is no training of its own)."""
+        return [name for name in ("transformer", "baseline") if getattr(self, name).enabled]
+

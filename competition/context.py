@@ -34,7 +34,7 @@ class Plan:
     @property
     def models(self) -> list[str]:
         """The models the run makes: the enabled ones, and the blend when both are."""
-        models = [name for name in ("transformer", "baseline") if getattr(self.config, name).enabled]
+        models = self.config.trained_models()
         return models + ["blend"] if len(models) == 2 else models
 
     def fold_model(self, k: int, j: int) -> tuple[int, dict[str, Any]]:

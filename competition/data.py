@@ -219,8 +219,8 @@ def load_competition(data_dir: str | Path, id_column: str = "id", text_column: s
 
     Checks: the three files exist; the id/text/label columns exist; ids are unique in each file; neither train
     nor test is empty; no text is blank (a text may read "NaN"); no train label is blank or NaN; train has at least
-    two classes; test ids equal sample_submission ids (same set, same order); sample_submission has the columns and values a
-    ``submission_kind`` submission needs (for labels: only labels seen in train). The files are read as
+    two classes; test ids equal sample_submission ids (same set, same order); sample_submission has the columns and
+    values a ``submission_kind`` submission needs (for labels: only labels seen in train). The files are read as
     ``encoding`` text; a byte that does not decode is reported with its file, line and column. Labels that
     differ only in case or surrounding spaces are accepted with a warning in ``Competition.warnings``.
     """

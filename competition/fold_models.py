@@ -169,21 +169,30 @@ def pretrain_args(user: Mapping[str, Any], section: PretrainConfig, *, seed: int
 def starting_from(user: Mapping[str, Any], checkpoint: Path) -> dict[str, Any]:
     """``user`` with the fold models starting from the pretraining ``checkpoint``: its weights and its tokenizer
     (and its architecture: a checkpoint folder the pretraining started from is not read again)."""
-    model = {"init_from": str(checkpoint), **({"pretrained": None} if "pretrained" in (user.get("model") or {}) else {})}
+    model: dict[str, Any] = {"init_from": str(checkpoint)}
+    if "pretrained" in (user.get("model") or {}):
+        model["pretrained"] = None
     return merge(user, {"data": {"tokenizer_path": str(checkpoint)}, "model": model})
 
 
-def predict_args(fit: Mapping[str, Any], checkpoint: Path, split: Literal["validation", "test"],
-                 output: Path) -> dict[str, Any]:
+def saved_encoder_config(checkpoint: Path) -> dict[str, Any] | None:
+    """The encoder configuration a fold model's ``checkpoint`` saved when its encoder came from a checkpoint (a
+    pretrained folder, or a pretraining that started from one), else None."""
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True).get("hyper_parameters", {})
+    return saved.get("encoder_config")
+
+
+def predict_args(fit: Mapping[str, Any], checkpoint: Path, split: Literal["validation", "test"], output: Path,
+                 encoder_config: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``imbalance-xfmr predict`` config that writes ``checkpoint``'s probabilities of ``split`` (the fold's
     held-out rows, or the test rows) to ``output``: the model's fit config with the tokenizer and labels taken
-    from the checkpoint, no logger, and the run folder (not the writer) deciding what may be replaced."""
+    from the checkpoint, no logger, and the run folder (not the writer) deciding what may be replaced.
+    ``encoder_config``: what :func:`saved_encoder_config` read from ``checkpoint``."""
     # The checkpoint holds the weights and the tokenizer: nothing is read from a pretraining checkpoint or a
     # pretrained folder; an encoder that came from one is rebuilt from the configuration the checkpoint saved.
-    saved = torch.load(checkpoint, map_location="cpu", weights_only=True).get("hyper_parameters", {})
     model: dict[str, Any] = {"init_from": None}
-    if saved.get("encoder_config") is not None:
-        model.update(pretrained=None, encoder_config=saved["encoder_config"])
+    if encoder_config is not None:
+        model.update(pretrained=None, encoder_config=encoder_config)
     return merge(fit, {
         "data": {"predict_split": split, "checkpoint_path": str(checkpoint), "tokenizer_path": None},
         "model": model,

@@ -22,7 +22,6 @@ from competition.fold_models import pretrain_args, pretraining_seed, starting_fr
 from competition.layout import pretrain_paths, sha256
 from competition.run_folder import RunFolder
 from competition.validate import check_config, check_data_fit, check_trainings, fold_seed_of
-from imbalance_xfmr.model.hf_checkpoint import describe_checkpoint
 
 
 def make_plan(config: PipelineConfig, only_fold: int | None = None,
@@ -48,18 +47,19 @@ def make_plan(config: PipelineConfig, only_fold: int | None = None,
         positive = config.threshold.positive_class or competition.minority_class
     data_files = {name: {"path": str(Path(path).resolve()), "sha256": sha256(path)}
                   for name, path in sorted(competition.files.items())}
-    enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]
+    enabled = config.trained_models()
     source = config.submission.source or ("blend" if len(enabled) == 2 else enabled[0])
     plan = Plan(config, fold_seed_of(config), positive, source, lightning, pretrainings, derived.notes, data_files,
-                _pins(config, data_files, user, pretrainings))
+                _pins(config, data_files, user, pretrainings, derived.pretrained_weights))
     return competition, plan
 
 
 def _pins(config: PipelineConfig, data_files: dict[str, dict[str, str]], user: dict[str, Any] | None,
-          pretrainings: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+          pretrainings: list[dict[str, Any]], weights: dict[str, str] | None) -> dict[str, dict[str, Any]]:
     """What each artifact group's outputs depend on (see :mod:`competition.run_folder`): the data's hashes and
     keys, and the settings of the folds, the baseline, the fold models (``user``: their settings; where the
-    pretraining's checkpoint lies is no setting) and the pretrainings."""
+    pretraining's checkpoint lies is no setting), the pretrainings, and the hashes of a pretrained checkpoint's
+    ``weights`` (another checkpoint at the same path is another run)."""
     data = {"files": {name: entry["sha256"] for name, entry in data_files.items()},
             **{key: value for key, value in dataclasses.asdict(config.data).items() if key != "dir"}}
     folds = {"data": data, "folds": {"n_splits": config.folds.n_splits, "seed": fold_seed_of(config),
@@ -72,10 +72,7 @@ def _pins(config: PipelineConfig, data_files: dict[str, dict[str, str]], user: d
 
     pins = {"folds": folds, "baseline": {**folds, "baseline": section("baseline")},
             "transformer": {**folds, "seed": config.seed, "transformer": section("transformer"), "lightning": user}}
-    weights = None
-    if config.transformer.enabled and config.transformer.pretrained is not None:
-        # Another checkpoint at the same path is another run.
-        weights = describe_checkpoint(config.transformer.pretrained)["weights"]
+    if weights is not None:
         pins["transformer"]["pretrained_weights"] = weights
     if pretrainings:
         # The pretraining's config with the run folder written as <run>, so that the pin holds no path; the seeds

@@ -20,7 +20,7 @@ from scipy.stats import rankdata
 
 from competition.context import Context
 from competition.errors import PipelineError
-from competition.fold_models import build, predict_args, torch_threads
+from competition.fold_models import build, predict_args, saved_encoder_config, torch_threads
 from imbalance_xfmr.metrics import f1_score
 
 
@@ -85,9 +85,10 @@ def step_predict(ctx: Context) -> None:
             if not all(path.is_file() for path in outputs.values()):
                 _, fit = ctx.plan.fold_model(k, j)
                 checkpoint = folder / done.checkpoint
+                encoder_config = saved_encoder_config(checkpoint)
                 with torch_threads(config.transformer.num_threads):
                     for split, output in outputs.items():
-                        cli = build(predict_args(fit, checkpoint, split, output))
+                        cli = build(predict_args(fit, checkpoint, split, output, encoder_config))
                         cli.trainer.predict(cli.model, datamodule=cli.datamodule, ckpt_path=str(checkpoint),
                                             weights_only=True, return_predictions=False)
             model_oof = run.read_fold_predictions(k, j, "validation", competition, competition.train_ids[held_out])

@@ -16,7 +16,8 @@ from tqdm import tqdm
 @contextmanager
 def progress_bar(total: int, what: str) -> Iterator[tqdm]:
     """A bar counting ``total`` trainings of ``what`` ("fold models"); disabled where stderr is no terminal."""
-    with tqdm(total=total, desc=what, unit="model", file=sys.stderr, disable=None, leave=False, dynamic_ncols=True) as bar:
+    with tqdm(total=total, desc=what, unit="model", file=sys.stderr, disable=None, leave=False,
+              dynamic_ncols=True) as bar:
         yield bar
 
 

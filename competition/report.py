@@ -284,8 +284,8 @@ def _headline(evaluations: dict[str, dict[str, Any]], missing: list[str], minori
 
 
 def _summary_table(evaluations: dict[str, dict[str, Any]], minority: str) -> Table:
-    header = ["model", "decision rule", *(f"{REPORT_METRICS[m]} ({literal(minority)})" if m == "minority_f1" else REPORT_METRICS[m]
-                                          for m in REPORT_METRICS), "macro-F1 at argmax"]
+    names = [f"{shown} ({literal(minority)})" if m == "minority_f1" else shown for m, shown in REPORT_METRICS.items()]
+    header = ["model", "decision rule", *names, "macro-F1 at argmax"]
     rows = [[name, literal(e["decision"]["text"]), *(_fmt(e["overall"][m]) for m in REPORT_METRICS),
              _fmt(e["at_argmax"]["macro_f1"])] for name, e in evaluations.items()]
     return Table(header, rows, numeric=[False, False] + [True] * (len(REPORT_METRICS) + 1))
@@ -345,7 +345,8 @@ def _model_blocks(name: str, e: dict[str, Any], classes: list[str], images: list
     rows = [[str(f["fold"]), str(f["rows"]), *(_fmt(f[m]) for m in REPORT_METRICS)] for f in e["folds"]]
     rows.append(["mean", "", *(_fmt(e["fold_mean"][m]) for m in REPORT_METRICS)])
     rows.append(["std", "", *(_fmt(e["fold_std"][m]) for m in REPORT_METRICS)])
-    rows.append(["all OOF rows", str(sum(f["rows"] for f in e["folds"])), *(_fmt(e["overall"][m]) for m in REPORT_METRICS)])
+    rows.append(["all OOF rows", str(sum(f["rows"] for f in e["folds"])),
+                 *(_fmt(e["overall"][m]) for m in REPORT_METRICS)])
     return [
         Heading(f"Model: {name}"),
         Paragraph(f"Decision rule: {literal(e['decision']['text'])} ({e['decision']['source']})."),

@@ -77,7 +77,7 @@ def _problems_without_data(config: PipelineConfig) -> list[str]:
     except LookupError:
         problems.append(f"data.encoding {config.data.encoding!r} is not a text encoding Python knows; write e.g. "
                         "utf-8, latin-1 or cp1252")
-    enabled = [name for name in ("transformer", "baseline") if getattr(config, name).enabled]
+    enabled = config.trained_models()
     needs = {None: [], "transformer": ["transformer"], "baseline": ["baseline"],
              "blend": ["transformer", "baseline"]}[config.submission.source]
     disabled = [name for name in needs if name not in enabled]
